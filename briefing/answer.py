@@ -1,0 +1,205 @@
+"""The grounded answer engine: sentences selected from retrieved passages, each one cited.
+
+Sentence selection is written here because LlamaIndex has no extractive answerer that keeps
+verbatim sentence spans and passage citations (its SentenceEmbeddingOptimizer drops the spans).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from briefing.retrieve import Filters, Searcher
+from briefing.settings import Settings
+from briefing.types import Answer, Citation, Passage
+
+NOT_COVERED = "The corpus does not cover this."
+STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being this that
+    these those it its it's they them their there here what which who whom whose when where why how
+    do does did done has have had having can could should would will shall may might must not no nor
+    so than then too very s t just about into over under again further once all any both each few more
+    most other some such only own same i me my we our you your he him his she her us also up down out
+    off per via vs within without between among upon whether while during before after above below
+    tell explain describe give list say said says please roughly approximately exactly actually
+    kind sort much many""".split()
+)
+ANAPHORA = re.compile(
+    r"\b(it|its|they|them|their|those|these|that|this|he|she|his|her|there|then|same|such|"
+    r"former|latter)\b|^\s*(and|but|also|so|what about|how about)\b",
+    re.I,
+)
+
+
+@dataclass
+class Candidate:
+    """A sentence of a retrieved passage, scored against the question."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+    score: float = 0.0
+    similarity: float = 0.0
+
+
+def terms(text: str) -> set[str]:
+    """Content terms of a text, lower-cased and lightly stemmed."""
+    words = re.findall(r"[a-z0-9][a-z0-9\-\.]*[a-z0-9]|[a-z0-9]", text.lower())
+    return {_stem(w) for w in words if w not in STOPWORDS}
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ies", "es", "s"):
+        if len(word) > 4 and word.endswith(suffix) and not word.endswith("ss"):
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def clean(text: str) -> str:
+    """Whitespace-normalised text, Markdown list and heading marks removed."""
+    text = re.sub(r"^\s*(?:[-*+•]|#{1,6})\s+", "", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def standalone_question(question: str, history: list[str] | None) -> str:
+    """Make a follow-up stand alone by adding the key terms of the earlier turns it refers to."""
+    if not history:
+        return question
+    own = terms(question)
+    if not ANAPHORA.search(question) and len(own) >= 5:
+        return question
+    context: list[str] = []
+    for turn in reversed(history[-2:]):
+        context += [w for w in re.findall(r"[A-Za-z0-9][\w\-\.]*[A-Za-z0-9]", turn) if w.lower() not in STOPWORDS]
+    extra = [w for w in dict.fromkeys(context) if _stem(w.lower()) not in own]
+    return f"{question} ({' '.join(extra[:14])})" if extra else question
+
+
+def validate_question(question: object, max_chars: int) -> str | None:
+    """A one-line message when the question is unusable, else None."""
+    if not isinstance(question, str):
+        return "The question must be text."
+    if not question.strip():
+        return "Please type a question."
+    if len(question) > max_chars:
+        return f"The question is too long ({len(question):,} characters; the limit is {max_chars:,})."
+    return None
+
+
+class Answerer:
+    """Answers questions from the index, extractively; an LLM backend plugs in via `briefing.llm`."""
+
+    def __init__(self, settings: Settings, searcher: Searcher | None = None):
+        self.settings = settings
+        self.searcher = searcher or Searcher(settings)
+
+    def ask(
+        self, question: str, history: list[str] | None = None, filters: Filters | None = None,
+        qid: str | None = None,
+    ) -> Answer:
+        """A cited answer, an abstention, or a clear message when the question is unusable."""
+        started = time.perf_counter()
+        problem = validate_question(question, self.settings.max_question_chars)
+        if problem:
+            return Answer(str(question), problem, True, "extractive", [], [], id=qid, error=problem)
+        query = standalone_question(question.strip(), [h for h in history or [] if isinstance(h, str)])
+        passages = self.searcher.search(query, k=max(self.settings.top_k, 10), filters=filters)
+        answer = self.compose(question, query, passages)
+        answer.id = qid
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    # -- extractive composition ---------------------------------------------------------------
+    def compose(self, question: str, query: str, passages: list[Passage]) -> Answer:
+        """Select, order and cite sentences from the passages; abstain when evidence is weak."""
+        from briefing.embedding import embed_query
+
+        if not passages:
+            return self._abstain(question, query, passages)
+        q_vec = embed_query(self.settings, query)
+        candidates = self.candidates(passages[:6], query, q_vec)
+        if not candidates or max(c.score for c in candidates) < self.settings.abstain_threshold:
+            return self._abstain(question, query, passages)
+        chosen = select(candidates, self.settings.answer_max_words)
+        text, citations = render(chosen)
+        return Answer(question, text, False, "extractive", citations, passages, standalone_question=query)
+
+    def candidates(self, passages: list[Passage], query: str, q_vec: np.ndarray) -> list[Candidate]:
+        """Every sentence of the passages, scored by similarity, term overlap and passage rank."""
+        q_terms = terms(query)
+        out: list[Candidate] = []
+        for passage in passages:
+            text = self.searcher.manifest.document_text(passage.doc_id) or ""
+            for start, end, vec in self.searcher.manifest.sentences(passage.doc_id, passage.start, passage.end):
+                sentence = clean(text[start:end])
+                n_words = len(sentence.split())
+                if n_words < 5 or n_words > 90 or not re.search(r"[a-z]{3}", sentence):
+                    continue
+                sim = float(vec @ q_vec)
+                overlap = len(q_terms & terms(sentence)) / max(len(q_terms), 1)
+                prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
+                score = 0.6 * sim + 0.3 * overlap + 0.1 * prior - (0.05 if n_words > 60 else 0.0)
+                out.append(Candidate(passage, start, end, sentence, vec, score, sim))
+        return out
+
+    def _abstain(self, question: str, query: str, passages: list[Passage]) -> Answer:
+        related = passages[:3]
+        lines = [f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."]
+        citations = [
+            Citation(i, p.doc_id, p.meta.get("title") or p.doc_id, p.meta.get("publisher"), p.meta.get("date"),
+                     p.meta.get("url"), p.text, "", p.chunk_id, p.meta.get("jurisdiction") or [])
+            for i, p in enumerate(related, start=1)
+        ]
+        return Answer(question, " ".join(lines), True, "extractive", citations, passages, standalone_question=query)
+
+
+def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6) -> list[Candidate]:
+    """A diverse set of strong sentences (MMR), no near-duplicates, a cap per passage, a word budget."""
+    pool = sorted(candidates, key=lambda c: c.score, reverse=True)
+    best = pool[0].score
+    chosen: list[Candidate] = []
+    words = 0
+    while pool and len(chosen) < max_sentences:
+        def mmr(c: Candidate) -> float:
+            redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
+            return 0.75 * c.score - 0.25 * redundancy
+
+        pick = max(pool, key=mmr)
+        pool.remove(pick)
+        n_words = len(pick.text.split())
+        if pick.score < best * 0.72 and len(chosen) >= 2:
+            break
+        if any(float(pick.vector @ s.vector) > 0.9 for s in chosen):
+            continue
+        if sum(1 for s in chosen if s.passage.chunk_id == pick.passage.chunk_id) >= per_passage:
+            continue
+        if chosen and words + n_words > max_words:
+            continue
+        chosen.append(pick)
+        words += n_words
+    return chosen
+
+
+def render(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
+    """Group sentences by source passage (best passage first), in document order, with [n] markers."""
+    order: list[str] = []
+    for c in sorted(chosen, key=lambda c: c.passage.rank):
+        if c.passage.chunk_id not in order:
+            order.append(c.passage.chunk_id)
+    paragraphs: list[str] = []
+    citations: list[Citation] = []
+    for n, chunk_id in enumerate(order, start=1):
+        group = sorted((c for c in chosen if c.passage.chunk_id == chunk_id), key=lambda c: c.start)
+        p = group[0].passage
+        paragraphs.append(" ".join(f"{c.text} [{n}]" for c in group))
+        citations.append(
+            Citation(n, p.doc_id, p.meta.get("title") or p.doc_id, p.meta.get("publisher"), p.meta.get("date"),
+                     p.meta.get("url"), p.text, " … ".join(c.text for c in group), p.chunk_id,
+                     p.meta.get("jurisdiction") or [])
+        )
+    return "\n\n".join(paragraphs), citations

@@ -1,0 +1,238 @@
+"""The `briefing` command line: a thin shell over `briefing.service`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(
+    help="Briefing: cited answers and one-page briefs on AI governance, from a local corpus.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder [default: BRIEFING_CORPUS_DIR or corpus/].")]
+IndexOpt = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [default: BRIEFING_INDEX_DIR or index/].")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+JurOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", "-j", help="Only these jurisdictions (repeatable).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only documents dated on or after this ISO date.")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only documents dated on or before this ISO date.")]
+PubOpt = Annotated[list[str] | None, typer.Option("--publisher", help="Only these publishers (repeatable).")]
+
+
+def fail(message: str, code: int = 2) -> None:
+    """Print a one-line error and exit."""
+    err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def _settings(corpus: Path | None = None, index_dir: Path | None = None):
+    from pydantic import ValidationError
+
+    from briefing.service import configure
+
+    try:
+        return configure(corpus_dir=corpus, index_dir=index_dir)
+    except ValidationError as exc:
+        fail(f"bad setting: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}")
+
+
+def _filters(jurisdiction, since, until, publisher):
+    import datetime as dt
+
+    from briefing.retrieve import Filters
+
+    for value in (since, until):
+        if value:
+            try:
+                dt.date.fromisoformat(value)
+            except ValueError:
+                fail(f"not an ISO date (YYYY-MM-DD): {value}")
+    return Filters(jurisdiction=jurisdiction or [], since=since, until=until, publisher=publisher or [])
+
+
+@app.command()
+def index(corpus: CorpusOpt = None, index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
+    """Build the index from the corpus folder, or update it: only new or changed documents are embedded."""
+    from briefing.index import IndexBusy
+    from briefing.service import index as run_index
+
+    settings = _settings(corpus, index_dir)
+    try:
+        report = run_index(settings, progress=not json_out)
+    except (FileNotFoundError, IndexBusy, ValueError) as exc:
+        fail(str(exc))
+    if json_out:
+        print(json.dumps(report.to_json(), indent=2))
+        return
+    out.print(
+        f"[bold]{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped[/bold] · "
+        f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f}s"
+        + (f" · {report.repaired} vectors repaired" if report.repaired else "")
+    )
+    for path, reason in report.skipped:
+        out.print(f"  skipped {path}: {reason}", highlight=False)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What to look for.")],
+    index_dir: IndexOpt = None,
+    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 10,
+    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Show the passages that retrieval ranks highest for a query."""
+    if mode not in ("hybrid", "dense", "bm25"):
+        fail("--mode must be hybrid, dense or bm25")
+    settings = _settings(index_dir=index_dir)
+    passages = _call(lambda s: s.search(query, k=k, filters=_filters(jurisdiction, since, until, publisher),
+                                         mode=mode, settings=settings))
+    if json_out:
+        print(json.dumps([p.summary() | {"rank": p.rank, "title": p.meta.get("title")} for p in passages], indent=2))
+        return
+    for p in passages:
+        out.print(f"[bold]{p.rank}. {p.meta.get('title')}[/bold] ({p.doc_id}, {p.meta.get('date') or 'date unknown'})")
+        out.print("   " + " ".join(p.text.split())[:300] + "…", highlight=False)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
+    index_dir: IndexOpt = None,
+    history: Annotated[list[str] | None, typer.Option("--history", help="An earlier user turn (repeatable).")] = None,
+    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    json_out: JsonOpt = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines {id, question, history} on stdin.")] = False,
+) -> None:
+    """Answer a question with cited sentences from the corpus (or say the corpus does not cover it)."""
+    settings = _settings(index_dir=index_dir)
+    filters = _filters(jurisdiction, since, until, publisher)
+    if jsonl:
+        _ask_jsonl(settings, filters)
+        return
+    if question is None:
+        fail("give a question, or --jsonl to read questions from stdin")
+    answer = _call(lambda s: s.ask(question, history=history, filters=filters, settings=settings))
+    if json_out:
+        print(json.dumps(answer.to_json(), ensure_ascii=False))
+        raise typer.Exit(2 if answer.error else 0)
+    if answer.error:
+        fail(answer.error)
+    out.print(answer.answer, highlight=False)
+    out.print()
+    for c in answer.citations:
+        out.print(f"[{c.n}] {c.title} — {c.publisher or 'unknown publisher'}, {c.date or 'date unknown'}"
+                  + (f" <{c.url}>" if c.url else ""), highlight=False)
+    out.print(f"[dim]{answer.mode} · {answer.latency_ms:.0f} ms[/dim]")
+
+
+def _ask_jsonl(settings, filters) -> None:
+    for n, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            if not isinstance(item, dict):
+                raise ValueError("not an object")
+        except ValueError as exc:
+            print(json.dumps({"id": None, "line": n, "error": f"bad JSON line: {exc}"}), flush=True)
+            continue
+        history = item.get("history") if isinstance(item.get("history"), list) else None
+        answer = _call(lambda s, i=item, h=history: s.ask(i.get("question"), history=h, filters=filters,
+                                                          settings=settings, qid=i.get("id")))
+        print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
+
+
+@app.command()
+def stats(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
+    """Documents and chunks in the index, by jurisdiction, topic and publisher."""
+    settings = _settings(index_dir=index_dir)
+    info = _call(lambda s: s.stats(settings))
+    if json_out:
+        print(json.dumps(info, indent=2))
+        return
+    out.print(f"[bold]{info['documents']} documents, {info['chunks']} chunks[/bold] in {info['index_dir']}"
+              f" (last indexed {info['last_indexed']})")
+    for key in ("by_jurisdiction", "by_topic", "by_publisher"):
+        table = Table(key.replace("by_", "by "), "documents")
+        for name, count in info[key].items():
+            table.add_row(name, str(count))
+        out.print(table)
+
+
+def _call(fn):
+    """Run a library call; known failures become one-line errors."""
+    from briefing import service
+    from briefing.index import IndexBusy
+    from briefing.retrieve import IndexMissing
+
+    try:
+        return fn(service)
+    except (IndexMissing, IndexBusy, FileNotFoundError) as exc:
+        fail(str(exc))
+
+
+@app.command("eval")
+def evaluate(
+    corpus: CorpusOpt = None,
+    questions: Annotated[Path, typer.Option(help="Question set (JSON lines, see shared/eval/README.md).")] = Path(
+        "../shared/eval/dev-questions.jsonl"),
+    briefs: Annotated[Path | None, typer.Option(help="Brief topics (JSON lines) to score must_cover.")] = None,
+    index_dir: IndexOpt = None,
+    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JSON results.")] = Path(
+        "eval-results/dev.json"),
+) -> None:
+    """Index a corpus and score retrieval (dense, BM25, hybrid), answers and briefs on a question set."""
+    from briefing.evaluate import run_eval
+
+    if not questions.is_file():
+        fail(f"question file not found: {questions}")
+    if briefs is not None and not briefs.is_file():
+        fail(f"brief topic file not found: {briefs}")
+    settings = _settings(corpus, index_dir)
+    try:
+        results = run_eval(settings, questions, briefs, progress=True)
+    except (FileNotFoundError, ValueError) as exc:
+        fail(str(exc))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2))
+    _eval_table(results)
+    out.print(f"results written to {output}")
+
+
+def _eval_table(results: dict) -> None:
+    table = Table("retrieval", "recall@5", "mrr@10", "evidence@5", title="Retrieval")
+    for mode, m in results["retrieval"].items():
+        table.add_row(mode, f"{m['recall@5']:.3f}", f"{m['mrr@10']:.3f}", f"{m['evidence@5']:.3f}")
+    out.print(table)
+    answers = Table("metric", "value", title=f"Answers ({results['answers']['n_questions']} questions)")
+    for key, value in results["answers"].items():
+        answers.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
+    out.print(answers)
+    if results.get("briefs"):
+        briefs = Table("topic", "must_cover", title="Briefs")
+        for row in results["briefs"]["topics"]:
+            briefs.add_row(row["topic"], f"{row['must_cover']:.2f}")
+        briefs.add_row("[bold]mean", f"{results['briefs']['must_cover']:.3f}")
+        out.print(briefs)
+
+
+def main() -> None:
+    """Entry point of the `briefing` script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

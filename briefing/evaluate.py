@@ -1,0 +1,157 @@
+"""The metrics of `shared/eval/README.md`, computed exactly as defined there."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from briefing.answer import standalone_question
+from briefing.corpus import corpus_files, doc_id_for
+from briefing.retrieve import Searcher
+from briefing.types import Answer
+
+MODES = ("dense", "bm25", "hybrid")
+
+
+def normalise(text: str) -> str:
+    """Case-folded, whitespace-normalised, without [n] markers and Markdown emphasis."""
+    text = re.sub(r"\[\d+\]", " ", text)
+    text = re.sub(r"[*_`]+", "", text)
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def _ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip().lower()
+
+
+def hits(text: str, question: dict) -> bool:
+    """The answer hits `answer_contains` and every `answer_contains_all` group."""
+    norm = normalise(text)
+    if not any(normalise(s) in norm for s in question.get("answer_contains", [])):
+        return False
+    return all(any(normalise(s) in norm for s in group) for group in question.get("answer_contains_all", []))
+
+
+def trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(len(words) - 2)}
+
+
+def holds_evidence(passage: str, evidence: str) -> bool:
+    """The passage holds at least half of the evidence quote's distinct word trigrams."""
+    wanted = trigrams(evidence)
+    return bool(wanted) and len(wanted & trigrams(passage)) / len(wanted) >= 0.5
+
+
+def load_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def corpus_texts(corpus_dir: Path) -> dict[str, str]:
+    """doc_id → normalised full file text, for cite_valid."""
+    return {doc_id_for(p, corpus_dir): _ws(p.read_text(encoding="utf-8", errors="ignore")) for p in corpus_files(corpus_dir)}
+
+
+def retrieval_metrics(searcher: Searcher, questions: list[dict], mode: str) -> dict:
+    """recall@5, mrr@10 and evidence@5 for one retrieval mode."""
+    recall, mrr, evidence = [], [], []
+    for q in questions:
+        if q["type"] == "unanswerable":
+            continue
+        query = standalone_question(q["question"], q.get("history"))
+        passages = searcher.search(query, k=10, mode=mode)
+        ids = [p.doc_id for p in passages]
+        gold = set(q["gold_docs"])
+        recall.append(any(d in gold for d in ids[:5]))
+        mrr.append(next((1 / r for r, d in enumerate(ids[:10], start=1) if d in gold), 0.0))
+        evidence.append(any(holds_evidence(p.text, q.get("evidence", "")) for p in passages[:5]))
+    return {"recall@5": _mean(recall), "mrr@10": _mean(mrr), "evidence@5": _mean(evidence)}
+
+
+def answer_metrics(answers: Iterable[Answer], questions: list[dict], texts: dict[str, str]) -> dict:
+    """answer_hit, supported, cite_valid, abstention rates, latency and answer length."""
+    answerable, unanswerable, hit, supported, valid, lengths, latency = [], [], [], [], [], [], []
+    for q, a in zip(questions, answers, strict=True):
+        latency.append(a.latency_ms)
+        for c in a.citations:
+            valid.append(_ws(c.passage) in texts.get(c.doc_id, ""))
+        if q["type"] == "unanswerable":
+            unanswerable.append(a.abstained)
+            continue
+        answerable.append(a.abstained)
+        ok = not a.abstained and hits(a.answer, q)
+        hit.append(ok)
+        supported.append(ok and any(
+            normalise(s) in normalise(c.passage + " " + c.quote) for c in a.citations for s in q["answer_contains"]
+        ))
+        if not a.abstained:
+            lengths.append(len(re.sub(r"\[\d+\]", "", a.answer).split()))
+    return {
+        "answer_hit": _mean(hit),
+        "supported": _mean(supported),
+        "cite_valid": _mean(valid) if valid else 1.0,
+        "abstain_ok": _mean(unanswerable),
+        "false_abstain": _mean(answerable),
+        "median_words": statistics.median(lengths) if lengths else 0,
+        "latency_p50_ms": _pct(latency, 50),
+        "latency_p95_ms": _pct(latency, 95),
+        "n_questions": len(questions),
+    }
+
+
+def brief_coverage(text: str, must_cover: list[list[str]]) -> float:
+    """Share of a topic's groups hit by the brief's text."""
+    norm = normalise(text)
+    return _mean([any(normalise(alt) in norm for alt in group) for group in must_cover])
+
+
+def run_answers(ask: Callable[[dict], Answer], questions: list[dict]) -> list[Answer]:
+    return [ask(q) for q in questions]
+
+
+def _mean(values: list) -> float:
+    return round(sum(float(v) for v in values) / len(values), 4) if values else 0.0
+
+
+def _pct(values: list[float], pct: int) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, round(pct / 100 * len(ordered) + 0.5) - 1))
+    return round(ordered[idx], 1)
+
+
+def run_eval(settings, questions_path: Path, briefs_path: Path | None = None, progress: bool = False) -> dict:
+    """Index the corpus, then score retrieval in every mode, answers, and optionally briefs."""
+    from briefing import service
+
+    report = service.index(settings, progress=progress)
+    questions = load_jsonl(questions_path)
+    engine = service.engine(settings)
+    engine.ask("warm-up question on AI governance")  # models loaded before timing
+    results: dict = {
+        "corpus": str(settings.corpus_dir),
+        "questions": str(questions_path),
+        "index": {"documents": len(engine.searcher.documents()), "seconds": round(report.seconds, 1)},
+        "retrieval": {mode: retrieval_metrics(engine.searcher, questions, mode) for mode in MODES},
+    }
+    answers = [engine.ask(q["question"], history=q.get("history"), qid=q["id"]) for q in questions]
+    results["answers"] = answer_metrics(answers, questions, corpus_texts(Path(settings.corpus_dir)))
+    results["per_question"] = [
+        {"id": q["id"], "abstained": a.abstained, "hit": hits(a.answer, q), "answer": a.answer,
+         "docs": [p.doc_id for p in a.retrieved[:5]]}
+        for q, a in zip(questions, answers, strict=True)
+    ]
+    if briefs_path is not None:
+        from briefing.brief import make_brief
+        from briefing.render import to_markdown
+
+        rows = []
+        for topic in load_jsonl(briefs_path):
+            text = to_markdown(make_brief(topic["topic"], settings=settings))
+            rows.append({"id": topic["id"], "topic": topic["topic"], "must_cover": brief_coverage(text, topic["must_cover"])})
+        results["briefs"] = {"must_cover": _mean([r["must_cover"] for r in rows]), "topics": rows}
+    return results

@@ -1,0 +1,108 @@
+"""Incremental indexing: add, change, delete, no re-embedding, and agreement of the three stores."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from briefing.index import IndexBusy, index_lock, update_index
+from briefing.manifest import Manifest
+from tests.conftest import ARTICLES, make_settings
+
+pytestmark = pytest.mark.slow
+
+
+def store_ids(settings) -> tuple[set[str], set[str], set[str]]:
+    """Chunk ids held by the manifest, Chroma and BM25."""
+    from briefing.vectorstore import get_collection
+
+    manifest = Manifest(Path(settings.index_dir) / "manifest.sqlite")
+    try:
+        in_manifest = set(manifest.chunk_ids())
+    finally:
+        manifest.close()
+    in_chroma = set(get_collection(settings).get(include=[])["ids"])
+    corpus = Path(settings.index_dir) / "bm25" / "corpus.jsonl"
+    in_bm25 = {json.loads(line)["node_id"] for line in corpus.read_text().splitlines()} if corpus.exists() else set()
+    return in_manifest, in_chroma, in_bm25
+
+
+@pytest.fixture()
+def small(tmp_path):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ["eu-ai-act-penalties-and-fines", "us-colorado-ai-act-sb24-205"]:
+        shutil.copy(ARTICLES / f"{name}.md", corpus / f"{name}.md")
+    return make_settings(corpus, tmp_path / "index")
+
+
+def test_add_change_delete_and_no_change(small):
+    corpus = Path(small.corpus_dir)
+    first = update_index(small, progress=False)
+    assert sorted(first.added) == ["eu-ai-act-penalties-and-fines", "us-colorado-ai-act-sb24-205"]
+    assert first.chunks_embedded > 4
+
+    again = update_index(small, progress=False)
+    assert (again.added, again.updated, again.removed, again.chunks_embedded) == ([], [], [], 0)
+    assert len(again.unchanged) == 2
+
+    path = corpus / "us-colorado-ai-act-sb24-205.md"
+    path.write_text(path.read_text() + "\n\nA new closing paragraph about the attorney general's rulemaking.\n")
+    shutil.copy(ARTICLES / "intl-oecd-ai-principles.md", corpus / "intl-oecd-ai-principles.md")
+    (corpus / "eu-ai-act-penalties-and-fines.md").unlink()
+    (corpus / "broken.md").write_text("---\ntitle: [oops\n---\nText\n")
+    changed = update_index(small, progress=False)
+    assert changed.added == ["intl-oecd-ai-principles"]
+    assert changed.updated == ["us-colorado-ai-act-sb24-205"]
+    assert changed.removed == ["eu-ai-act-penalties-and-fines"]
+    assert [p for p, _ in changed.skipped] == ["broken.md"]
+
+    manifest_ids, chroma_ids, bm25_ids = store_ids(small)
+    assert manifest_ids == chroma_ids == bm25_ids
+    assert {i.split("#")[0] for i in manifest_ids} == {"us-colorado-ai-act-sb24-205", "intl-oecd-ai-principles"}
+
+
+def test_reconcile_repairs_vectors_lost_from_chroma(small):
+    from briefing.vectorstore import get_collection
+
+    update_index(small, progress=False)
+    collection = get_collection(small)
+    lost = collection.get(include=[])["ids"][:3]
+    collection.delete(ids=lost)
+    collection.upsert(ids=["ghost#0"], embeddings=[[0.1] * 384], documents=["ghost"], metadatas=[{"doc_id": "ghost"}])
+    report = update_index(small, progress=False)
+    assert report.repaired == 4 and report.chunks_embedded == 0
+    manifest_ids, chroma_ids, _ = store_ids(small)
+    assert manifest_ids == chroma_ids
+
+
+def test_a_second_update_is_refused_while_one_runs(small):
+    with index_lock(small), pytest.raises(IndexBusy, match="another index update"):
+        update_index(small, progress=False)
+
+
+def test_an_index_built_with_another_model_is_refused(small):
+    update_index(small, progress=False)
+    manifest = Manifest(Path(small.index_dir) / "manifest.sqlite")
+    manifest.set_info("embed_model", "some-other-model")
+    manifest.close()
+    with pytest.raises(ValueError, match="built with the embedding model 'some-other-model'"):
+        update_index(small, progress=False)
+
+
+def test_chunk_metadata_and_offsets_point_into_the_source(mini_settings):
+    manifest = Manifest(Path(mini_settings.index_dir) / "manifest.sqlite")
+    try:
+        docs = manifest.documents()
+        rec = docs["articles/eu-ai-act-penalties-and-fines"]
+        assert rec.title.startswith("EU AI Act penalties") and rec.jurisdiction == ["EU"] and rec.date
+        text = manifest.document_text(rec.doc_id)
+        source = (ARTICLES / "eu-ai-act-penalties-and-fines.md").read_text(encoding="utf-8")
+        for chunk_id, doc_id, start, end, heading, chunk_text, _ in manifest.chunks([rec.doc_id]):
+            assert chunk_text == text[start:end] and chunk_text in source
+            assert chunk_id.startswith(doc_id + "#")
+    finally:
+        manifest.close()

@@ -1,0 +1,60 @@
+"""Hybrid retrieval over a real index: ranking, modes, filters and de-duplication."""
+
+from __future__ import annotations
+
+import pytest
+from llama_index.core.schema import NodeRelationship, NodeWithScore, RelatedNodeInfo, TextNode
+
+from briefing.retrieve import Filters, OverlapDeduplicator
+
+GENEVA = "articles/cn-us-china-geneva-ai-talks-and-un-resolutions-2024"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
+def test_each_mode_finds_the_geneva_talks(mini_engine, mode):
+    passages = mini_engine.searcher.search("first intergovernmental talks between the US and China on AI risk in Geneva", mode=mode)
+    assert passages[0].doc_id == GENEVA or GENEVA in [p.doc_id for p in passages[:3]]
+    assert [p.rank for p in passages] == list(range(1, len(passages) + 1))
+
+
+@pytest.mark.slow
+def test_hybrid_returns_ten_distinct_passages_with_metadata(mini_engine):
+    passages = mini_engine.searcher.search("export controls on advanced chips", k=10)
+    assert len(passages) == 10
+    assert len({p.chunk_id for p in passages}) == 10
+    top = passages[0]
+    assert top.meta["title"] and top.meta["publisher"] == "Briefing desk" and top.meta["date"]
+
+
+@pytest.mark.slow
+def test_filters_by_jurisdiction_date_publisher_and_doc(mini_engine):
+    search = mini_engine.searcher.search
+    docs = mini_engine.searcher.documents()
+    eu = search("penalties and fines", filters=Filters(jurisdiction=["EU"]))
+    assert eu and all("EU" in docs[p.doc_id].jurisdiction for p in eu)
+    recent = search("AI talks", filters=Filters(since="2024-06-01"))
+    assert recent and all(docs[p.doc_id].date >= "2024-06-01" for p in recent)
+    old = search("AI talks", filters=Filters(until="2023-12-31"))
+    assert old and all(docs[p.doc_id].date <= "2023-12-31" for p in old)
+    assert search("AI talks", filters=Filters(publisher=["Nobody"])) == []
+    only = search("anything about AI", filters=Filters(doc_ids=[GENEVA]))
+    assert only and {p.doc_id for p in only} == {GENEVA}
+
+
+def _node(node_id: str, doc: str, start: int, end: int, text: str, score: float) -> NodeWithScore:
+    node = TextNode(id_=node_id, text=text, metadata={"start": start, "end": end},
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)})
+    return NodeWithScore(node=node, score=score)
+
+
+def test_overlapping_and_repeated_chunks_are_removed():
+    nodes = [
+        _node("a#0", "a", 0, 100, "alpha text", 0.9),
+        _node("a#1", "a", 40, 140, "overlaps a#0 by 60 of 100 characters", 0.8),
+        _node("a#2", "a", 90, 190, "overlaps a#0 by 10 characters only", 0.7),
+        _node("b#0", "b", 0, 100, "Alpha  text!", 0.6),
+        _node("c#0", "c", 0, 100, "gamma", 0.5),
+    ]
+    kept = OverlapDeduplicator().postprocess_nodes(nodes)
+    assert [n.node.node_id for n in kept] == ["a#0", "a#2", "c#0"]
