@@ -1,0 +1,20 @@
+"""Briefing: cited answers and one-page briefs on AI governance from a local corpus.
+
+The library API (`briefing.ask`, `briefing.search`, `briefing.brief`, `briefing.index`,
+`briefing.refresh`, `briefing.stats`) lives in `briefing.service`; it is imported lazily so that
+`import briefing` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["ask", "brief", "index", "refresh", "search", "stats"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from briefing import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module 'briefing' has no attribute {name!r}")

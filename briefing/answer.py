@@ -63,6 +63,8 @@ def _stem(word: str) -> str:
 def clean(text: str) -> str:
     """Whitespace-normalised text, Markdown list and heading marks removed."""
     text = re.sub(r"^\s*(?:[-*+•]|#{1,6})\s+", "", text)
+    text = re.sub(r"(?m)^\s*>\s?", "", text)  # block-quote marks of PDF-derived Markdown
+    text = re.sub(r"^\s*\|\s*|\s*\|\s*$", "", text)  # the outer pipes of a table row
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -122,28 +124,42 @@ class Answerer:
         if not passages:
             return self._abstain(question, query, passages)
         q_vec = embed_query(self.settings, query)
-        candidates = self.candidates(passages[:6], query, q_vec)
-        if not candidates or max(c.score for c in candidates) < self.settings.abstain_threshold:
+        candidates = self.candidates(passages[:8], query, q_vec, question=question)
+        weak = not candidates or max(c.score for c in candidates) < self.settings.abstain_threshold
+        if weak or missing_entities(question, passages):
             return self._abstain(question, query, passages)
         chosen = select(candidates, self.settings.answer_max_words)
         text, citations = render(chosen)
         return Answer(question, text, False, "extractive", citations, passages, standalone_question=query)
 
-    def candidates(self, passages: list[Passage], query: str, q_vec: np.ndarray) -> list[Candidate]:
-        """Every sentence of the passages, scored by similarity, term overlap and passage rank."""
-        q_terms = terms(query)
+    def candidates(
+        self, passages: list[Passage], query: str, q_vec: np.ndarray, question: str | None = None
+    ) -> list[Candidate]:
+        """Every sentence of the passages, scored by similarity, term overlap and passage rank.
+
+        For a follow-up (`question` differs from the standalone `query`), the follow-up's own words
+        weigh as much as the whole context borrowed from earlier turns.
+        """
+        from briefing.embedding import embed_query
+
+        own_terms = terms(question) if question and question != query else terms(query)
+        context_terms = terms(query) - own_terms
+        own_vec = embed_query(self.settings, question) if question and question != query else q_vec
+        wants_number = bool(NUMERIC_QUESTION.search(question or query))
         out: list[Candidate] = []
         for passage in passages:
             text = self.searcher.manifest.document_text(passage.doc_id) or ""
             for start, end, vec in self.searcher.manifest.sentences(passage.doc_id, passage.start, passage.end):
                 sentence = clean(text[start:end])
-                n_words = len(sentence.split())
-                if n_words < 5 or n_words > 90 or not re.search(r"[a-z]{3}", sentence):
+                if not usable(text[start:end], sentence):
                     continue
-                sim = float(vec @ q_vec)
-                overlap = len(q_terms & terms(sentence)) / max(len(q_terms), 1)
+                sim = float(vec @ q_vec + vec @ own_vec) / 2
+                words = terms(sentence)
+                overlap = (len(own_terms & words) + 0.5 * len(context_terms & words)) / max(
+                    len(own_terms) + 0.5 * len(context_terms), 1
+                )
                 prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
-                score = 0.6 * sim + 0.3 * overlap + 0.1 * prior - (0.05 if n_words > 60 else 0.0)
+                score = 0.6 * sim + 0.3 * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
                 out.append(Candidate(passage, start, end, sentence, vec, score, sim))
         return out
 
@@ -156,6 +172,97 @@ class Answerer:
             for i, p in enumerate(related, start=1)
         ]
         return Answer(question, " ".join(lines), True, "extractive", citations, passages, standalone_question=query)
+
+
+NUMERIC_QUESTION = re.compile(
+    r"\b(when|what date|which date|how (long|many|much|big|quickly|soon|large|high)|by when|deadline|"
+    r"what (level|threshold|amount|percentage|share|fine)|biggest fine|maximum)\b", re.I
+)
+NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|hundred|"
+                    r"thousand|million|billion)\b", re.I)
+
+
+def form_adjustment(sentence: str, wants_number: bool) -> float:
+    """Prefer sentences of the expected answer form; penalise headings and very long sentences."""
+    words = sentence.split()
+    capitalised = sum(1 for w in words if w[:1].isupper()) / max(len(words), 1)
+    adjustment = -0.15 if capitalised > 0.6 and len(words) > 3 else 0.0
+    if len(words) > 60:
+        adjustment -= 0.05
+    if wants_number and NUMBER.search(sentence):
+        adjustment += 0.06
+    return adjustment
+
+
+def usable(raw: str, sentence: str) -> bool:
+    """A sentence that can stand in an answer: not a question, a speaker tag or a fragment."""
+    prose = re.sub(r"\[([^\]]*)\]\([^)]*\)|https?://\S+", " ", sentence)  # links are not prose
+    n_words = len(prose.split())
+    list_item = bool(re.match(r"\s*(?:[-*+•]|\d{1,3}[.)]|\([a-z0-9]{1,3}\))\s", raw))
+    return (
+        (n_words >= 5 or (list_item and n_words >= 2))
+        and n_words <= 130
+        and not sentence.endswith("?")
+        and not re.match(r"^(?:Q|MR|MS|MRS)\b[.:]?\s", sentence)
+        and bool(re.search(r"[a-z]{3}", sentence))
+    )
+
+
+def missing_entities(question: str, passages: list[Passage]) -> list[str]:
+    """Names and numbers of the question that no retrieved passage mentions.
+
+    A question about something the corpus lacks (another country's law, another bill) usually names
+    it; when the retrieved evidence never mentions that name, the evidence is about something else.
+    """
+    haystack = " ".join(
+        f"{p.meta.get('title') or ''} {p.meta.get('publisher') or ''} {p.doc_id.replace('-', ' ')} {p.text}"
+        for p in passages
+    ).lower()
+    haystack = re.sub(r"\s+", " ", haystack)
+    return [e for e in question_entities(question) if not any(alt in haystack for alt in _aliases(e))]
+
+
+def question_entities(question: str) -> list[str]:
+    """Names and numbers of a question: capitalised words (not the first), acronyms, tokens with
+    digits other than bare years, and pairs of adjacent capitalised words (a name like "Interim
+    Measures" must appear as a phrase)."""
+    raw = re.findall(r"[A-Za-z0-9][\w./'’-]*[A-Za-z0-9]|[A-Za-z0-9]", question)
+    tokens = [re.sub(r"['’]s$", "", t) for t in raw]
+    out: list[str] = []
+    for i, token in enumerate(tokens):
+        if "-" in token and not any(ch.isdigit() for ch in token):
+            token = token.split("-")[0]  # "EU-level", "Biden-era": the name is the first part
+        if _is_name(token, i) or (any(ch.isdigit() for ch in token) and not re.fullmatch(r"(19|20)\d\d", token)):
+            out.append(token.lower())
+        if i > 1 and _title_word(token) and _title_word(tokens[i - 1]) and raw[i - 1] == tokens[i - 1]:
+            out.append(f"{tokens[i - 1]} {token}".lower())
+    return list(dict.fromkeys(out))
+
+
+def _is_name(token: str, position: int) -> bool:
+    low = token.lower()
+    capital = token[:1].isupper() and (position > 0 or token.isupper())
+    return capital and low not in STOPWORDS and low not in GENERIC and not low.isdigit()
+
+
+def _title_word(token: str) -> bool:
+    return len(token) > 1 and token[0].isupper() and not token.isupper() and token.lower() not in STOPWORDS
+
+
+GENERIC = frozenset(
+    "ai act law bill order rule rules code report plan january february march april may june july august "
+    "september october november december".split()
+)
+ALIASES = {
+    "chinese": ("china", "prc", "chinese"), "american": ("united states", "u.s.", "american", "us "),
+    "british": ("united kingdom", "uk", "british"), "european": ("european", "eu"),
+    "us": ("united states", "u.s.", "us ", "american"), "uk": ("united kingdom", "uk", "british"),
+    "gpai": ("gpai", "general-purpose ai", "general purpose ai"),
+}
+
+
+def _aliases(entity: str) -> tuple[str, ...]:
+    return ALIASES.get(entity, (entity,))
 
 
 def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6) -> list[Candidate]:
@@ -172,7 +279,7 @@ def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, ma
         pick = max(pool, key=mmr)
         pool.remove(pick)
         n_words = len(pick.text.split())
-        if pick.score < best * 0.72 and len(chosen) >= 2:
+        if pick.score < best * 0.65 and len(chosen) >= 2:
             break
         if any(float(pick.vector @ s.vector) > 0.9 for s in chosen):
             continue

@@ -18,7 +18,7 @@ MODEL_MAX_TOKENS = 254  # all-MiniLM-L6-v2 embeds 256 tokens including [CLS] and
 MIN_SECTION_TOKENS = 60  # a smaller chunk runs on into the next section instead of standing alone
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_UNIT_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,3}\)\s)")
+_UNIT_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,3}\)\s|\|)")  # | table row
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[ \t]*\n|\Z)", flags=re.S)
 
 
@@ -47,13 +47,18 @@ def split_units(text: str) -> list[_Unit]:
         for start, end in _line_groups(text, para.start(), para.end()):
             line = text[start:end]
             heading = _HEADING.match(line) if "\n" not in line.strip() else None
-            if heading:
+            if heading and (units or not _only_headings_follow(text, end)):
                 level = len(heading.group(1))
                 path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, heading.group(2))]
                 continue
             label = " › ".join(h for _, h in path[-2:])
             units += [_Unit(s, e, label) for s, e in sentence_spans(line, start)]
     return units
+
+
+def _only_headings_follow(text: str, end: int) -> bool:
+    """True when nothing but headings remains after `end` (a heading-only text is kept as prose)."""
+    return all(_HEADING.match(line) for line in text[end:].splitlines() if line.strip())
 
 
 def _line_groups(text: str, start: int, end: int) -> list[tuple[int, int]]:

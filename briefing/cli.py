@@ -20,8 +20,8 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder [default: BRIEFING_CORPUS_DIR or corpus/].")]
-IndexOpt = Annotated[Path | None, typer.Option("--index-dir", help="Index folder [default: BRIEFING_INDEX_DIR or index/].")]
+CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: BRIEFING_CORPUS_DIR, else corpus/).")]
+IndexOpt = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (default: BRIEFING_INDEX_DIR, else index/).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 JurOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", "-j", help="Only these jurisdictions (repeatable).")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Only documents dated on or after this ISO date.")]
@@ -31,7 +31,7 @@ PubOpt = Annotated[list[str] | None, typer.Option("--publisher", help="Only thes
 
 def fail(message: str, code: int = 2) -> None:
     """Print a one-line error and exit."""
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 
@@ -176,11 +176,11 @@ def _call(fn):
     """Run a library call; known failures become one-line errors."""
     from briefing import service
     from briefing.index import IndexBusy
-    from briefing.retrieve import IndexMissing
+    from briefing.retrieve import IndexMismatch, IndexMissing
 
     try:
         return fn(service)
-    except (IndexMissing, IndexBusy, FileNotFoundError) as exc:
+    except (IndexMissing, IndexMismatch, IndexBusy, FileNotFoundError) as exc:
         fail(str(exc))
 
 
@@ -227,6 +227,122 @@ def _eval_table(results: dict) -> None:
             briefs.add_row(row["topic"], f"{row['must_cover']:.2f}")
         briefs.add_row("[bold]mean", f"{results['briefs']['must_cover']:.3f}")
         out.print(briefs)
+
+
+@app.command()
+def refresh(
+    corpus: CorpusOpt = None,
+    index_dir: IndexOpt = None,
+    origin: Annotated[
+        str | None, typer.Option("--from", help="A file, folder or URL to read instead of sources.toml.")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compare; change nothing.")] = False,
+    prune: Annotated[bool, typer.Option("--prune", help="Remove documents their source dropped.")] = False,
+    allow_host: Annotated[
+        list[str] | None,
+        typer.Option("--allow-host", help="A host or address allowed although private (repeatable)."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Bring the corpus up to date from corpus/sources.toml (folders, pages, feeds), then update the index.
+
+    Exit codes: 0 done, 1 some items failed (the rest is applied), 2 nothing done (bad configuration, busy).
+    """
+    from rich.markup import escape
+
+    from briefing.index import IndexBusy
+    from briefing.refresh import ConfigError
+    from briefing.service import refresh as run_refresh
+
+    settings = _settings(corpus, index_dir)
+    try:
+        report = run_refresh(
+            settings, origin=origin, dry_run=dry_run, prune=prune, allow_hosts=allow_host,
+            progress=not json_out,
+        )
+    except Exception as exc:
+        # Config or lock: nothing was done (2). A crash: the documents finished before it stay applied (1).
+        code = 2 if isinstance(exc, (ConfigError, IndexBusy)) else 1
+        message = str(exc) if code == 2 else f"refresh stopped: {type(exc).__name__}: {exc}"
+        # soft_wrap: one line even in a cron log, where the console is 80 columns wide
+        err.print(f"[red]error:[/red] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(code) from None
+    if json_out:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.lines():
+            out.print(line, highlight=False, markup=False, soft_wrap=True)
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [default: 7860].")] = None,
+    index_dir: IndexOpt = None,
+) -> None:
+    """Serve the browser UI at http://HOST:PORT/ and the REST API under /api (after loading the models)."""
+    from briefing.api import serve as run_server
+    from briefing.index import manifest_path
+    from briefing.retrieve import IndexMismatch
+
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = _settings(index_dir=index_dir).model_copy(update=overrides)
+    if not manifest_path(settings).exists():
+        fail(f"no index at {settings.index_dir}: run `briefing index` first")
+    try:
+        run_server(settings)
+    except (OSError, IndexMismatch) as exc:
+        fail(str(exc))
+
+
+@app.command()
+def brief(
+    topic: Annotated[str, typer.Argument(help="What the brief is about.")],
+    index_dir: IndexOpt = None,
+    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    fmt: Annotated[
+        str | None, typer.Option("--format", "-f", help="md, pdf, docx or html (default: -o suffix, or md).")
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="File to write; without it, Markdown is printed.")
+    ] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the brief as JSON (and write -o).")] = False,
+) -> None:
+    """Write a one-page brief on a topic: every sentence quoted from a source and cited.
+
+    Exit codes: 0 brief written; 2 bad input (empty topic, bad date, unknown format); 3 insufficient
+    coverage: the corpus holds too little on the topic, so a short note is given instead of a brief.
+    """
+    from briefing.brief import validate_topic
+    from briefing.render import FORMATS, render, to_markdown
+
+    fmt = (fmt or (output.suffix.lstrip(".") if output and output.suffix else "md")).lower()
+    if fmt not in FORMATS:
+        fail(f"unknown format '{fmt}': use one of {', '.join(FORMATS)}")
+    if fmt != "md" and output is None and not json_out:
+        fail(f"--format {fmt} needs an output file: -o FILE")
+    try:
+        validate_topic(topic)
+    except ValueError as exc:
+        fail(str(exc))
+    filters = _filters(jurisdiction, since, until, publisher)
+    settings = _settings(index_dir=index_dir)
+    result = _call(lambda s: s.brief(topic, filters=filters, settings=settings))
+    if output is not None:
+        try:
+            render(result, fmt, output)
+        except OSError as exc:
+            fail(f"cannot write {output}: {exc.strerror or exc}")
+    if json_out:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    elif output is None:
+        out.print(to_markdown(result), highlight=False, markup=False)
+    else:
+        err.print(f"wrote {output} ({fmt})", highlight=False)
+    if result.insufficient:
+        err.print(result.note or "insufficient coverage", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(3)
 
 
 def main() -> None:

@@ -21,7 +21,7 @@ from filelock import FileLock, Timeout
 from briefing import vectorstore
 from briefing.chunking import MODEL_MAX_TOKENS, chunk_document, embed_text
 from briefing.corpus import load_corpus
-from briefing.embedding import embed_texts, token_counter
+from briefing.embedding import backend_id, embed_texts, token_counter
 from briefing.manifest import Manifest
 from briefing.settings import Settings
 from briefing.types import Chunk, Document
@@ -181,15 +181,15 @@ def make_node(
 
 
 def check_model(settings: Settings, manifest: Manifest) -> None:
-    """Refuse to mix vectors from two embedding models in one index."""
+    """Refuse to mix vectors from two embedding models or backends in one index."""
     built_with = manifest.info("embed_model")
-    name = Path(settings.embed_model).name or settings.embed_model
-    if built_with and built_with != name and manifest.documents():
+    current = backend_id(settings)
+    if built_with and built_with != current and manifest.documents():
         raise ValueError(
-            f"the index was built with the embedding model '{built_with}', not '{name}': "
-            "delete the index folder to rebuild it"
+            f"the index was built with the embedding model '{built_with}', not '{current}': "
+            "delete the index folder to rebuild it, or set BRIEFING_EMBED_BACKEND to match"
         )
-    manifest.set_info("embed_model", name)
+    manifest.set_info("embed_model", current)
 
 
 def reconcile(settings: Settings, manifest: Manifest) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import re
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -28,8 +29,21 @@ LEADING = 1.32  # line height / font size
 ACCENT = (24, 56, 104)
 GREY = (96, 96, 96)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
-LATIN1 = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "•": "-",
-                        "\u00a0": " ", "‑": "-", "·": "-"})
+LATIN1 = str.maketrans(
+    {
+        "‘": "'",
+        "’": "'",
+        "“": '"',
+        "”": '"',
+        "–": "-",
+        "—": "-",
+        "…": "...",
+        "•": "-",
+        "\u00a0": " ",
+        "‑": "-",
+        "·": "-",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -80,8 +94,11 @@ class Block:
 # -- content -----------------------------------------------------------------------------------
 def blocks(brief: Brief) -> list[Block]:
     """The memo as paragraphs, in reading order (shared by every format)."""
-    out = [Block("kicker", [("BRIEFING NOTE", "")]), Block("title", [(brief.title, "")]),
-           Block("meta", [(_meta_line(brief), "")])]
+    out = [
+        Block("kicker", [("BRIEFING NOTE", "")]),
+        Block("title", [(brief.title, "")]),
+        Block("meta", [(_meta_line(brief), "")]),
+    ]
     if brief.note:
         out.append(Block("note", [(brief.note, "")]))
     for section in brief.sections:
@@ -92,8 +109,10 @@ def blocks(brief: Brief) -> list[Block]:
             runs = [r for item in section.items for r in _sentence(item.text, item.citations)]
             out.append(Block("lead" if section.key == "bottom_line" else "para", runs))
         else:
-            out += [Block("bullet", _label(section.key, item) + _sentence(item.text, item.citations))
-                    for item in section.items]
+            out += [
+                Block("bullet", _label(section.key, item) + _sentence(item.text, item.citations))
+                for item in section.items
+            ]
     if brief.sources:
         out.append(Block("heading", [("Sources", "")]))
         out += [Block("source", _source_runs(s)) for s in brief.sources]
@@ -101,14 +120,28 @@ def blocks(brief: Brief) -> list[Block]:
 
 
 def _meta_line(brief: Brief) -> str:
+    if not brief.sources:
+        return "No source in the local corpus covers this topic"
     cited = f"{len(brief.sources)} source{'s' if len(brief.sources) != 1 else ''}"
-    return (f"{human_date(brief.date)}  ·  Topic: {brief.topic}  ·  {cited}  ·  "
-            "Every sentence is quoted from a source and cited [n]")
+    return f"Drawn from {cited} in the local corpus  ·  every sentence is quoted from a source and cited [n]"
 
 
 def _sentence(text: str, citations: list[int]) -> list[Run]:
     marks = "".join(f"[{n}]" for n in citations)
-    return [(text + " ", ""), (marks, "cite"), (" ", "")]
+    return [*inline(text), (" ", ""), (marks, "cite"), (" ", "")]
+
+
+def inline(text: str) -> list[Run]:
+    """A sentence as runs: the Markdown **bold** and *italic* marks some sources use become styles."""
+    runs: list[Run] = []
+    for part in re.split(r"(\*\*[^*]+?\*\*|(?<![\w*])\*[^*\s][^*]*?\*(?![\w*]))", text):
+        if part.startswith("**") and part.endswith("**") and len(part) > 4:
+            runs.append((part[2:-2], "b"))
+        elif part.startswith("*") and part.endswith("*") and len(part) > 2:
+            runs.append((part[1:-1], "i"))
+        elif part:
+            runs.append((part, ""))
+    return runs
 
 
 def _label(key: str, item) -> list[Run]:
@@ -141,19 +174,23 @@ def human_date(iso: str | None) -> str:
 def to_markdown(brief: Brief) -> str:
     """The brief as Markdown."""
     lines: list[str] = []
+    previous = ""
     for block in blocks(brief):
         text = "".join(_md_run(t, k) for t, k in block.runs).rstrip()
-        prefix = {"title": "# ", "heading": "## ", "bullet": "- ", "source": ""}.get(block.kind, "")
+        prefix = {"title": "# ", "heading": "## ", "bullet": "- ", "source": "- "}.get(block.kind, "")
         if block.kind in ("note", "empty", "meta"):
             text = f"*{text}*"
-        lines.append(prefix + text)
-        if block.kind not in ("bullet", "source"):
-            lines.append("")
-    return "\n".join(lines).replace("\n\n\n", "\n\n").strip() + "\n"
+        lines += [prefix + text] if block.kind == previous in ("bullet", "source") else ["", prefix + text]
+        previous = block.kind
+    return "\n".join(lines).strip() + "\n"
 
 
 def _md_run(text: str, kind: str) -> str:
-    return {"b": f"**{text}**", "i": f"*{text}*", "url": f"<{text}>"}.get(kind, text) if text.strip() else text
+    core = text.strip()
+    if not core or kind not in ("b", "i", "url"):
+        return text
+    marked = {"b": f"**{core}**", "i": f"*{core}*", "url": f"<{core}>"}[kind]
+    return text[: len(text) - len(text.lstrip())] + marked + text[len(text.rstrip()) :]
 
 
 def to_html(brief: Brief) -> str:
@@ -179,9 +216,11 @@ def _html_run(text: str, kind: str) -> str:
     safe = html.escape(text)
     if kind == "url":
         return f'<a href="{safe}">{safe}</a>'
-    return {"b": f"<strong>{safe}</strong>", "i": f"<em>{safe}</em>", "cite": f'<sup class="cite">{safe}</sup>'}.get(
-        kind, safe
-    )
+    return {
+        "b": f"<strong>{safe}</strong>",
+        "i": f"<em>{safe}</em>",
+        "cite": f'<sup class="cite">{safe}</sup>',
+    }.get(kind, safe)
 
 
 HTML_PAGE = """<!doctype html>
@@ -190,7 +229,7 @@ HTML_PAGE = """<!doctype html>
 body {{ background: #e9ebee; margin: 0; padding: 24px; }}
 main {{ background: #fff; width: 174mm; min-height: 269mm; margin: 0 auto; padding: 14mm 18mm;
   box-shadow: 0 1px 6px rgba(0,0,0,.2); font: 10pt/1.32 "DejaVu Serif", Georgia, serif; }}
-.kicker, .meta, h1, h2, .source {{ font-family: "DejaVu Sans Condensed", "Helvetica Neue", Arial, sans-serif; }}
+.kicker, .meta, h1, h2, .source {{ font-family: "DejaVu Sans Condensed", Arial, sans-serif; }}
 .kicker {{ color: #183868; font-weight: bold; font-size: 8.5pt; letter-spacing: .12em; margin: 0; }}
 h1 {{ font-size: 16pt; margin: 1mm 0; }}
 .meta {{ color: #606060; font-size: 8.5pt; border-bottom: 1px solid #183868; padding-bottom: 2mm; }}
@@ -211,9 +250,14 @@ a {{ color: #183868; word-break: break-all; }}
 @lru_cache(maxsize=1)
 def _font_files() -> dict[str, Path] | None:
     """DejaVu TTF files for the four faces used, or None (then the core Helvetica/Times fonts)."""
-    names = {"serif": "DejaVuSerifCondensed.ttf", "serifB": "DejaVuSerifCondensed-Bold.ttf",
-             "serifI": "DejaVuSerifCondensed-Italic.ttf", "sans": "DejaVuSansCondensed.ttf",
-             "sansB": "DejaVuSansCondensed-Bold.ttf", "sansI": "DejaVuSansCondensed-Oblique.ttf"}
+    names = {
+        "serif": "DejaVuSerifCondensed.ttf",
+        "serifB": "DejaVuSerifCondensed-Bold.ttf",
+        "serifI": "DejaVuSerifCondensed-Italic.ttf",
+        "sans": "DejaVuSansCondensed.ttf",
+        "sansB": "DejaVuSansCondensed-Bold.ttf",
+        "sansI": "DejaVuSansCondensed-Oblique.ttf",
+    }
     for folder in map(Path, FONT_DIRS):
         found = {k: folder / v for k, v in names.items()}
         if all(p.is_file() for p in found.values()):
@@ -236,7 +280,15 @@ class _Memo:
             for family, prefix in (("Body", "serif"), ("Head", "sans")):
                 for style in ("", "B", "I"):
                     self.pdf.add_font(family, style, str(self.fonts[prefix + style]))
+
+    def lay_out(self, brief: Brief) -> int:
+        """Add the brief on a new page; returns how many pages it took."""
+        first = self.pdf.pages_count
         self.pdf.add_page()
+        self.kicker(human_date(brief.date))
+        for block in blocks(brief):
+            self.block(block)
+        return self.pdf.pages_count - first
 
     def text(self, value: str) -> str:
         if self.fonts:
@@ -244,7 +296,9 @@ class _Memo:
         return value.translate(LATIN1).encode("latin-1", "replace").decode("latin-1")
 
     def font(self, style: Style, run_kind: str = "") -> None:
-        family = ("Head" if style.sans else "Body") if self.fonts else ("Helvetica" if style.sans else "Times")
+        family = (
+            ("Head" if style.sans else "Body") if self.fonts else ("Helvetica" if style.sans else "Times")
+        )
         face = "B" if style.bold or run_kind == "b" else "I" if style.italic or run_kind == "i" else ""
         self.pdf.set_font(family, face, style.size)
         color = ACCENT if run_kind in ("cite", "url") else style.color
@@ -289,33 +343,27 @@ class _Memo:
         self.pdf.set_xy(MARGIN_X, MARGIN_TOP)
 
 
-def _layout(brief: Brief) -> _Memo:
-    memo = _Memo()
-    memo.kicker(human_date(brief.date))
-    for block in blocks(brief):
-        memo.block(block)
-    return memo
-
-
-def page_count(brief: Brief) -> int:
-    """Pages the brief takes as a PDF."""
-    return _layout(brief).pdf.pages_count
+def page_count(brief: Brief, memo: _Memo | None = None) -> int:
+    """Pages the brief takes as a PDF (laid out on `memo` when given, to reuse its loaded fonts)."""
+    return (memo or _Memo()).lay_out(brief)
 
 
 def fit(brief: Brief) -> Brief:
     """Trim the lowest-scoring item of the longest section until the PDF is one page."""
+    memo = _Memo()
     trimmed: list[dict] = []
-    while page_count(brief) > 1:
+    while (pages := page_count(brief, memo)) > 1:
         section = _longest(brief)
         if section is None:
             break
         drop = min(section.items, key=lambda i: i.score)
-        trimmed.append({"section": section.key, "doc_id": drop.doc_id, "score": drop.score, "text": drop.text})
+        trimmed.append(
+            {"section": section.key, "doc_id": drop.doc_id, "score": drop.score, "text": drop.text}
+        )
         kept = [i for i in section.items if i is not drop]
         sections = [replace(s, items=kept) if s.key == section.key else s for s in brief.sections]
         brief = renumber(replace(brief, sections=sections))
-    render_stage = {"pages": page_count(brief), "trimmed": trimmed}
-    return replace(brief, stages=brief.stages | {"render": render_stage})
+    return replace(brief, stages=brief.stages | {"render": {"pages": pages, "trimmed": trimmed}})
 
 
 def _longest(brief: Brief):
@@ -329,7 +377,9 @@ def _longest(brief: Brief):
 def to_pdf(brief: Brief, path: Path | str) -> Path:
     """Write the brief as a one-page A4 PDF (trimmed first if needed)."""
     path = Path(path)
-    _layout(fit(brief)).pdf.output(str(path))
+    memo = _Memo()
+    memo.lay_out(fit(brief))
+    memo.pdf.output(str(path))
     return path
 
 
@@ -353,47 +403,67 @@ def to_docx(brief: Brief, path: Path | str) -> Path:
     return path
 
 
-def _docx_block(doc, block: Block, date: str) -> None:
-    from docx.enum.text import WD_LINE_SPACING, WD_TAB_ALIGNMENT
-    from docx.shared import Mm, Pt, RGBColor
+RULES = {"lead": ("left", 18), "meta": ("bottom", 6)}  # DOCX paragraph borders: side, eighths of a point
 
+
+def _docx_block(doc, block: Block, date: str) -> None:
     style = STYLES[block.kind]
     para = doc.add_paragraph()
+    if block.kind in RULES:  # first: w:pBdr precedes the spacing and indents in w:pPr
+        _border(para, *RULES[block.kind])
+    runs = _docx_format(para, block, style)
+    if block.kind == "kicker":
+        runs.append(("\t" + date, "date"))
+    for text, kind in runs:
+        _docx_run(para, text, kind, style)
+
+
+def _docx_format(para, block: Block, style: Style) -> list[Run]:
+    """Spacing, exact line height and indents as in the PDF; returns the runs to write."""
+    from docx.enum.text import WD_LINE_SPACING, WD_TAB_ALIGNMENT
+    from docx.shared import Mm
+
     fmt = para.paragraph_format
     fmt.space_before, fmt.space_after = Mm(style.before), Mm(style.after)
     fmt.line_spacing_rule, fmt.line_spacing = WD_LINE_SPACING.EXACTLY, Mm(style.line_mm)
-    runs = list(block.runs)
-    if block.kind in ("bullet", "source"):
-        fmt.left_indent, fmt.first_line_indent = Mm(style.indent), Mm(-style.indent)
-        fmt.tab_stops.add_tab_stop(Mm(style.indent))
-        if block.kind == "bullet":
-            runs = [("•\t", "")] + runs
+    fmt.left_indent = Mm(style.indent)
     if block.kind == "kicker":
         fmt.tab_stops.add_tab_stop(Mm(PAGE_W - 2 * MARGIN_X), WD_TAB_ALIGNMENT.RIGHT)
-        runs = runs + [("\t" + date, "date")]
-    for text, kind in runs:
-        run = para.add_run(text)
-        run.font.size = Pt(style.size)
-        run.font.name = "DejaVu Sans Condensed" if style.sans or kind == "date" else "DejaVu Serif Condensed"
-        run.bold = style.bold or kind == "b"
-        run.italic = style.italic or kind == "i"
-        color = ACCENT if kind in ("cite", "url") else GREY if kind == "date" else style.color
-        run.font.color.rgb = RGBColor(*color)
-    if block.kind == "lead":
-        _left_border(para)
+    if block.kind not in ("bullet", "source"):
+        return list(block.runs)
+    fmt.first_line_indent = Mm(-style.indent)
+    fmt.tab_stops.add_tab_stop(Mm(style.indent))
+    return [("•\t", "")] + block.runs if block.kind == "bullet" else list(block.runs)
 
 
-def _left_border(para) -> None:
-    """A thick accent rule left of the bottom line, as in the PDF."""
+def _docx_run(para, text: str, kind: str, style: Style) -> None:
+    from docx.shared import Pt, RGBColor
+
+    run = para.add_run(text)
+    run.font.size = Pt(style.size)
+    run.font.name = "DejaVu Sans Condensed" if style.sans or kind == "date" else "DejaVu Serif Condensed"
+    run.bold = (style.bold and kind != "date") or kind == "b"
+    run.italic = style.italic or kind == "i"
+    run.font.color.rgb = RGBColor(
+        *(ACCENT if kind in ("cite", "url") else GREY if kind == "date" else style.color)
+    )
+
+
+def _border(para, side: str, size: int) -> None:
+    """An accent rule on one side of a paragraph (size in eighths of a point), as in the PDF."""
     from docx.oxml import OxmlElement
     from docx.oxml.ns import qn
 
     borders = OxmlElement("w:pBdr")
-    left = OxmlElement("w:left")
-    for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "6"), ("w:color", "%02X%02X%02X" % ACCENT)):
-        left.set(qn(key), value)
-    borders.append(left)
+    rule = OxmlElement(f"w:{side}")
+    for key, value in (("w:val", "single"), ("w:sz", str(size)), ("w:space", "4"), ("w:color", _hex(ACCENT))):
+        rule.set(qn(key), value)
+    borders.append(rule)
     para._p.get_or_add_pPr().append(borders)
+
+
+def _hex(color: tuple[int, int, int]) -> str:
+    return "".join(f"{c:02X}" for c in color)
 
 
 # -- any format ----------------------------------------------------------------------------------

@@ -76,6 +76,22 @@ class OverlapDeduplicator(BaseNodePostprocessor):
         return shared / shortest > self.min_overlap
 
 
+def _check_backend(settings: Settings, manifest: Manifest) -> None:
+    """Queries must be embedded like the index was: refuse a mismatch with a clear message."""
+    from briefing.embedding import backend_id
+
+    built_with = manifest.info("embed_model")
+    if built_with and built_with != backend_id(settings):
+        raise IndexMismatch(
+            f"the index at {settings.index_dir} was built with '{built_with}' but queries would use "
+            f"'{backend_id(settings)}': set BRIEFING_EMBED_BACKEND to match or rebuild with `briefing index`"
+        )
+
+
+class IndexMismatch(RuntimeError):
+    """The index was built with another embedding model or backend."""
+
+
 class Searcher:
     """Loads the index once and answers `search` calls; picks up index changes between calls."""
 
@@ -85,6 +101,7 @@ class Searcher:
         if not path.exists():
             raise IndexMissing(f"no index at {settings.index_dir}: run `briefing index` first")
         self.manifest = Manifest(path)
+        _check_backend(settings, self.manifest)
         self._lock = threading.Lock()
         self._generation = -1
         self._bm25 = None
@@ -159,14 +176,19 @@ class Searcher:
             retrievers.append(self._bm25_retriever(depth, metadata_filters))
         if not retrievers:
             return []
+        bundle = QueryBundle(query_str=query)
+        if mode != "bm25":  # embed once; the answerer reuses the cached vector
+            from briefing.embedding import embed_query
+
+            bundle.embedding = embed_query(self.settings, query).tolist()
         if len(retrievers) == 1:
-            nodes = retrievers[0].retrieve(query)
+            nodes = retrievers[0].retrieve(bundle)
         else:
             fusion = QueryFusionRetriever(
                 retrievers, llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=depth, num_queries=1,
                 use_async=False,
             )
-            nodes = fusion.retrieve(query)
+            nodes = fusion.retrieve(bundle)
         nodes = OverlapDeduplicator().postprocess_nodes(nodes)[:k]
         return [self._passage(n, rank) for rank, n in enumerate(nodes, start=1)]
 

@@ -78,3 +78,31 @@ def stats(settings: Settings | None = None) -> dict:
         "last_refresh": manifest.info("last_refresh"),
         "embed_model": manifest.info("embed_model"),
     }
+
+
+def refresh(
+    settings: Settings | None = None, origin: str | None = None, dry_run: bool = False, prune: bool = False,
+    allow_hosts: list[str] | None = None, progress: bool = False,
+):
+    """Bring the corpus up to date from its sources (or from `origin`), then update the index.
+
+    Returns a `briefing.refresh.RefreshReport`; raises `ConfigError` or `IndexBusy` when it cannot start.
+    """
+    from briefing.refresh import run_refresh
+
+    return run_refresh(
+        settings or get_settings(), origin, dry_run=dry_run, prune=prune, allow_hosts=allow_hosts or (),
+        progress=progress,
+    )
+
+
+from briefing.brief import Brief, Progress, make_brief  # noqa: E402  (appended with `brief` below)
+
+
+def brief(
+    topic: str, filters: Filters | None = None, settings: Settings | None = None,
+    progress: Progress | None = None,
+) -> Brief:
+    """A one-page brief on a topic, every sentence cited; ValueError when the topic is unusable."""
+    searcher = engine(settings).searcher
+    return make_brief(topic, settings=settings, filters=filters, progress=progress, searcher=searcher)

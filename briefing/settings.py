@@ -36,7 +36,11 @@ class Settings(BaseSettings):
     corpus_dir: Path = Field(ROOT / "corpus", description="Folder of documents to index.")
     index_dir: Path = Field(ROOT / "index", description="Where the built index lives.")
     embed_model: str = Field(default_factory=_bundled_model, description="sentence-transformers folder.")
+    embed_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "onnx", description="How the embedding model runs: torch (fp32), onnx (fp32, default) or onnx-int8."
+    )
     embed_batch_size: int = Field(32, ge=1)
+    cache_dir: Path = Field(ROOT / ".cache", description="Exported ONNX models and other caches.")
     chunk_size: int = Field(220, ge=64, le=250, description="Target chunk size in model tokens.")
     chunk_overlap: int = Field(30, ge=0, le=120, description="Overlap between chunks in model tokens.")
     max_file_mb: float = Field(20.0, gt=0, description="Larger corpus files are skipped.")
@@ -50,8 +54,8 @@ class Settings(BaseSettings):
     llm_api_key: str = Field("not-needed", description="API key for an OpenAI-compatible server.")
     llm_timeout: float = Field(120.0, gt=0)
     verify_mode: Literal["drop", "flag"] = Field("drop", description="What to do with unsupported sentences.")
-    answer_max_words: int = Field(150, ge=30, le=400)
-    abstain_threshold: float = Field(0.40, description="Minimum evidence score to answer.")
+    answer_max_words: int = Field(120, ge=30, le=400)
+    abstain_threshold: float = Field(0.32, description="Minimum evidence score to answer (calibrated on the dev set).")
     max_question_chars: int = Field(2000, ge=50)
     host: str = "127.0.0.1"
     port: int = 7860

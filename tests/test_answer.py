@@ -24,7 +24,7 @@ def ws(text: str) -> str:
 
 
 def test_answer_follows_the_json_contract_and_every_sentence_is_cited(mini_engine, mini_settings):
-    answer = mini_engine.ask("What are the maximum fines under the EU AI Act?", qid="q1")
+    answer = mini_engine.ask("What is the maximum fine for a prohibited AI practice under the EU AI Act?", qid="q1")
     data = answer.to_json()
     assert CONTRACT <= set(data) and data["id"] == "q1" and data["mode"] == "extractive"
     assert data["abstained"] is False and len(data["retrieved"]) >= 10

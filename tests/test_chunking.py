@@ -84,3 +84,15 @@ def test_with_the_real_tokenizer_no_chunk_is_truncated_by_the_model():
     size = min(220, MODEL_MAX_TOKENS - head)
     for chunk in chunk_document(d, count, size=size, overlap=30):
         assert count([embed_text(title, chunk.heading, chunk.text)])[0] <= MODEL_MAX_TOKENS
+
+
+def test_a_text_of_only_a_heading_line_is_still_chunked():
+    d = doc("# Bessent says the US is ready to discuss AI guardrails with China in Beijing")
+    chunks = chunk_document(d, words, size=60, overlap=0)
+    assert len(chunks) == 1 and "guardrails" in chunks[0].text
+
+
+def test_table_rows_are_separate_units():
+    text = "Fines:\n\n| Breach | Maximum |\n|---|---|\n| Prohibited practice | EUR 35 million or 7% |\n| Other | EUR 15 million |\n"
+    units = [text[u.start : u.end] for u in split_units(text)]
+    assert "| Prohibited practice | EUR 35 million or 7% |" in units

@@ -1,0 +1,170 @@
+"""Rendering briefs (no model needed): formats, escaping, one-page fitting, DOCX parity, CLI input errors."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from docx import Document as DocxDocument
+from pypdf import PdfReader
+from typer.testing import CliRunner
+
+from briefing import render as R
+from briefing.brief import SECTIONS, Brief, BriefItem, Section, renumber
+from briefing.cli import app
+
+SENTENCE = (
+    "The {n}th measure requires providers to publish a summary of the content used for training, "
+    "to keep technical documentation up to date and to cooperate with the “AI Office” — without delay."
+)
+
+
+def synthetic(items_per_section: int = 2, sources: int = 3) -> Brief:
+    """A brief with `items_per_section` cited sentences per section, spread over `sources` documents."""
+    sections, n = [], 0
+    for spec in SECTIONS:
+        items = []
+        for _ in range(items_per_section):
+            n += 1
+            items.append(
+                BriefItem(
+                    SENTENCE.format(n=n),
+                    [],
+                    f"2024-0{1 + n % 9}-1{n % 9}",
+                    "EU" if spec.key == "positions" else None,
+                    score=1.0 - n / 1000,
+                    doc_id=f"doc-{n % sources}",
+                )
+            )
+        sections.append(Section(spec.key, spec.heading, items))
+    meta = [
+        {
+            "n": 0,
+            "doc_id": f"doc-{i}",
+            "title": f"Source <{i}> & co",
+            "publisher": "Publisher",
+            "date": "2024-05-14",
+            "url": f"https://example.org/{i}",
+        }
+        for i in range(sources)
+    ]
+    return renumber(Brief("Test topic", "Test topic", "2025-01-02", sections, meta))
+
+
+def pdf_pages(path) -> int:
+    return len(PdfReader(str(path)).pages)
+
+
+def test_markdown_has_every_section_in_order_and_numbered_sources():
+    md = R.to_markdown(synthetic())
+    headings = re.findall(r"^## (.+)$", md, flags=re.M)
+    assert headings == [s.heading for s in SECTIONS] + ["Sources"]
+    assert md.startswith("BRIEFING NOTE\n\n# Test topic")
+    assert "- **[1]**" in md and "<https://example.org/" in md
+    assert all(f"[{n}]" in md for n in (1, 2, 3))
+
+
+def test_html_is_standalone_and_escapes_corpus_text():
+    brief = synthetic()
+    brief.sections[1].items[0].text = "<script>alert('x')</script> & more."
+    page = R.to_html(brief)
+    assert page.startswith("<!doctype html>") and "</html>" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "Source &lt;0&gt; &amp; co" in page
+
+
+def test_every_item_is_cited_with_a_listed_source():
+    brief = synthetic(sources=4)
+    numbers = {s["n"] for s in brief.sources}
+    assert numbers == set(range(1, len(brief.sources) + 1))
+    assert all(item.citations and set(item.citations) <= numbers for s in brief.sections for item in s.items)
+
+
+def test_fit_trims_lowest_scoring_items_of_longest_sections_to_one_page(tmp_path):
+    brief = synthetic(items_per_section=6, sources=6)
+    assert R.page_count(brief) > 1
+    fitted = R.fit(brief)
+    assert R.page_count(fitted) == 1 and fitted.stages["render"]["pages"] == 1
+    trimmed = fitted.stages["render"]["trimmed"]
+    assert trimmed
+    for section, original in zip(fitted.sections, brief.sections, strict=True):
+        kept = {i.text for i in section.items}
+        dropped = [i for i in original.items if i.text not in kept]
+        assert kept <= {i.text for i in original.items}  # whole sentences only, never cut
+        if dropped:
+            assert max(i.score for i in dropped) <= min(i.score for i in section.items)
+    assert pdf_pages(R.to_pdf(brief, tmp_path / "b.pdf")) == 1
+
+
+def test_pdf_body_is_at_least_ten_points_and_a4(tmp_path):
+    assert R.MIN_BODY_PT >= 10
+    assert all(R.STYLES[k].size >= R.MIN_BODY_PT for k in ("lead", "para", "bullet", "empty", "note"))
+    page = PdfReader(str(R.to_pdf(synthetic(), tmp_path / "b.pdf"))).pages[0]
+    assert round(float(page.mediabox.width) * 25.4 / 72) == 210
+    assert round(float(page.mediabox.height) * 25.4 / 72) == 297
+
+
+def test_pdf_falls_back_to_latin1_core_fonts(monkeypatch, tmp_path):
+    monkeypatch.setattr(R, "_font_files", lambda: None)
+    path = R.to_pdf(synthetic(), tmp_path / "b.pdf")
+    text = PdfReader(str(path)).pages[0].extract_text()
+    assert pdf_pages(path) == 1 and '"AI Office" - without delay' in text
+
+
+def test_docx_has_same_sections_page_and_content_as_the_fitted_pdf(tmp_path):
+    brief = synthetic(items_per_section=6, sources=6)
+    fitted = R.fit(brief)
+    doc = DocxDocument(str(R.to_docx(brief, tmp_path / "b.docx")))
+    texts = [p.text for p in doc.paragraphs]
+    assert [t for t in texts if t in {s.heading for s in SECTIONS} | {"Sources"}] == [
+        s.heading for s in SECTIONS
+    ] + ["Sources"]
+    body = "\n".join(texts)
+    assert all(item.text in body for s in fitted.sections for item in s.items)
+    assert sum(item.text in body for s in brief.sections for item in s.items) == sum(
+        len(s.items) for s in fitted.sections
+    )
+    section = doc.sections[0]
+    assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+    assert round(section.left_margin.mm) == R.MARGIN_X
+
+
+def test_inline_markup_becomes_styles():
+    assert R.inline("**2 May 2025:** deadline for *model* codes.") == [
+        ("2 May 2025:", "b"),
+        (" deadline for ", ""),
+        ("model", "i"),
+        (" codes.", ""),
+    ]
+
+
+@pytest.mark.parametrize("fmt", R.FORMATS)
+def test_render_writes_each_format(tmp_path, fmt):
+    path = R.render(synthetic(), fmt, tmp_path / f"brief.{fmt}")
+    assert path.stat().st_size > 200
+
+
+def test_render_rejects_unknown_format(tmp_path):
+    with pytest.raises(ValueError, match="unknown format"):
+        R.render(synthetic(), "odt", tmp_path / "b.odt")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["   "], "Please give a topic"),
+        (["EU AI Act", "--format", "odt", "-o", "x.odt"], "unknown format"),
+        (["EU AI Act", "--since", "2024-13-01"], "not an ISO date"),
+        (["EU AI Act", "--format", "pdf"], "needs an output file"),
+    ],
+)
+def test_cli_bad_input_is_one_line_and_exit_2(args, message):
+    result = CliRunner().invoke(app, ["brief", *args])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_cli_help_documents_exit_code_3():
+    result = CliRunner().invoke(app, ["brief", "--help"])
+    assert result.exit_code == 0 and "3 insufficient" in " ".join(result.output.split())

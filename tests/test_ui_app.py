@@ -1,0 +1,113 @@
+"""The UI's event handlers with the library stubbed: progress stages, downloads, streaming, filters."""
+
+from __future__ import annotations
+
+import gradio as gr
+import pytest
+from pypdf import PdfReader
+
+from briefing import service
+from briefing.brief import SECTIONS, Brief, BriefItem, Section, renumber
+from briefing.settings import Settings
+from briefing.types import Answer
+from ui.app import BriefingUI, to_filters
+
+
+class Recorder:
+    """Stands in for gr.Progress: records (fraction, desc)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[float, str | None]] = []
+
+    def __call__(self, fraction: float, desc: str | None = None) -> None:
+        self.calls.append((fraction, desc))
+
+
+def small_brief(topic: str) -> Brief:
+    sections = [
+        Section(
+            s.key,
+            s.heading,
+            [BriefItem(f"A cited sentence about {topic} <b>.", [], "2024-05-14", "EU", doc_id="doc-0")],
+        )
+        for s in SECTIONS
+    ]
+    source = {
+        "n": 0,
+        "doc_id": "doc-0",
+        "title": "Source <img src=x onerror=alert(1)>",
+        "publisher": "P",
+        "date": "2024-05-14",
+        "url": "https://example.org/a",
+    }
+    return renumber(Brief(topic, topic, "2025-01-02", sections, [source]))
+
+
+@pytest.fixture
+def ui(tmp_path) -> BriefingUI:
+    return BriefingUI(Settings(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"))
+
+
+def test_brief_reports_each_stage_and_offers_three_one_page_downloads(ui, monkeypatch):
+    def fake_brief(topic, filters=None, settings=None, progress=None):
+        for stage in ("plan", "gather", "select", "render"):
+            progress(stage, 1.0)
+        assert filters.jurisdiction == ["EU"] and filters.since == "2024-01-01"
+        return small_brief(topic)
+
+    monkeypatch.setattr(service, "brief", fake_brief)
+    progress = Recorder()
+    preview, status, pdf, docx, md = ui.make_brief(
+        "AI fines", ["EU"], "2024-01-01", "", [], progress=progress
+    )
+    descs = [d for _, d in progress.calls]
+    assert descs[1:] == [
+        "Planning the sections",
+        "Gathering passages",
+        "Selecting cited sentences",
+        "Fitting the page",
+    ]
+    assert [f for f, _ in progress.calls] == sorted(f for f, _ in progress.calls)
+    assert preview.startswith("<iframe") and "<img" not in preview
+    assert [b.value["path"].rsplit(".", 1)[1] for b in (pdf, docx, md)] == ["pdf", "docx", "md"]
+    assert len(PdfReader(pdf.value["path"]).pages) == 1
+    assert "1 sources cited" in status
+
+
+def test_a_bad_topic_or_date_is_an_error_message(ui, monkeypatch):
+    def refuse(topic, **_):
+        raise ValueError("Please give a topic for the brief.")
+
+    monkeypatch.setattr(service, "brief", refuse)
+    with pytest.raises(gr.Error, match="Please give a topic"):
+        ui.make_brief(" ", [], "", "", [], progress=Recorder())
+    with pytest.raises(gr.Error, match="YYYY-MM-DD"):
+        to_filters([], "14 May 2024", "", [])
+
+
+def test_chat_streams_sentences_then_passes_history_to_the_follow_up(ui, monkeypatch):
+    seen: list[list[str]] = []
+
+    class Engine:
+        mode = "extractive"
+
+        def ask(self, question, history=None, filters=None):
+            seen.append(history)
+            return Answer(question, "One. [1] Two. [1]", False, "extractive", [], [])
+
+    monkeypatch.setattr(ui, "engine", Engine)
+    monkeypatch.setattr("ui.app.STREAM_PAUSE", 0)
+    first = list(ui.respond("First question?", [], [], "", "", []))
+    assert len(first) == 4  # the question shown, two sentences, then the final answer with the export
+    assert "One. " in first[1][0] and "Two." not in first[1][0]
+    turns = first[-1][2]
+    assert first[-1][4].startswith("# Briefing conversation") and first[-1][5].value["path"].endswith(".md")
+    list(ui.respond("And then?", turns, [], "", "", []))
+    assert seen == [[], ["First question?"]]
+
+
+def test_an_empty_or_oversized_question_is_refused_before_any_search(ui):
+    with pytest.raises(gr.Error, match="Please type a question"):
+        next(ui.respond("   ", [], [], "", "", []))
+    with pytest.raises(gr.Error, match="too long"):
+        next(ui.respond("x" * 100_000, [], [], "", "", []))
