@@ -6,8 +6,10 @@ verbatim sentence spans and passage citations (its SentenceEmbeddingOptimizer dr
 
 from __future__ import annotations
 
+import math
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -65,6 +67,7 @@ def clean(text: str) -> str:
     text = re.sub(r"^\s*(?:[-*+•]|#{1,6})\s+", "", text)
     text = re.sub(r"(?m)^\s*>\s?", "", text)  # block-quote marks of PDF-derived Markdown
     text = re.sub(r"^\s*\|\s*|\s*\|\s*$", "", text)  # the outer pipes of a table row
+    text = re.sub(r"\*\*|__", "", text)  # Markdown emphasis
     return re.sub(r"\s+", " ", text).strip()
 
 
@@ -146,21 +149,25 @@ class Answerer:
         context_terms = terms(query) - own_terms
         own_vec = embed_query(self.settings, question) if question and question != query else q_vec
         wants_number = bool(NUMERIC_QUESTION.search(question or query))
-        out: list[Candidate] = []
+        pool: list[tuple[Passage, int, int, str, np.ndarray, set[str]]] = []
         for passage in passages:
             text = self.searcher.manifest.document_text(passage.doc_id) or ""
             for start, end, vec in self.searcher.manifest.sentences(passage.doc_id, passage.start, passage.end):
                 sentence = clean(text[start:end])
-                if not usable(text[start:end], sentence):
-                    continue
-                sim = float(vec @ q_vec + vec @ own_vec) / 2
-                words = terms(sentence)
-                overlap = (len(own_terms & words) + 0.5 * len(context_terms & words)) / max(
-                    len(own_terms) + 0.5 * len(context_terms), 1
-                )
-                prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
-                score = 0.6 * sim + 0.3 * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
-                out.append(Candidate(passage, start, end, sentence, vec, score, sim))
+                if usable(text[start:end], sentence):
+                    pool.append((passage, start, end, sentence, vec, terms(sentence)))
+        # Question terms that few candidate sentences share (a rare name, "crawler") say more about
+        # which sentence answers than common ones ("AI", "act"): weight them by inverse frequency.
+        df = Counter(t for *_, words in pool for t in words & (own_terms | context_terms))
+        weight = {t: math.log(1 + len(pool) / (1 + df[t])) for t in own_terms | context_terms}
+        total = sum(weight[t] for t in own_terms) + 0.5 * sum(weight[t] for t in context_terms) or 1.0
+        out: list[Candidate] = []
+        for passage, start, end, sentence, vec, words in pool:
+            sim = float(vec @ q_vec + vec @ own_vec) / 2
+            overlap = (sum(weight[t] for t in own_terms & words) + 0.5 * sum(weight[t] for t in context_terms & words)) / total
+            prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
+            score = 0.6 * sim + 0.3 * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
+            out.append(Candidate(passage, start, end, sentence, vec, score, sim))
         return out
 
     def _abstain(self, question: str, query: str, passages: list[Passage]) -> Answer:
@@ -189,6 +196,8 @@ def form_adjustment(sentence: str, wants_number: bool) -> float:
     adjustment = -0.15 if capitalised > 0.6 and len(words) > 3 else 0.0
     if len(words) > 60:
         adjustment -= 0.05
+    if re.match(r"(?:He|She|It|They|This|These|Those|That|Such)\b", sentence):
+        adjustment -= 0.05  # a dangling pronoun reads badly out of its context
     if wants_number and NUMBER.search(sentence):
         adjustment += 0.06
     return adjustment
@@ -274,7 +283,7 @@ def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, ma
     while pool and len(chosen) < max_sentences:
         def mmr(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
-            return 0.75 * c.score - 0.25 * redundancy
+            return 0.85 * c.score - 0.15 * redundancy
 
         pick = max(pool, key=mmr)
         pool.remove(pick)
@@ -289,7 +298,26 @@ def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, ma
             continue
         chosen.append(pick)
         words += n_words
-    return chosen
+    return chosen + continuations(chosen, candidates, max_words + 60 - words)
+
+
+def continuations(chosen: list[Candidate], candidates: list[Candidate], budget: int) -> list[Candidate]:
+    """The list items that follow a chosen sentence ending in a colon, so a list is not cut off."""
+    extra: list[Candidate] = []
+    taken = {(c.passage.chunk_id, c.start) for c in chosen}
+    for lead in (c for c in chosen if c.text.endswith(":")):
+        following = sorted(
+            (c for c in candidates if c.passage.chunk_id == lead.passage.chunk_id and c.start > lead.start),
+            key=lambda c: c.start,
+        )
+        for item in following[:4]:
+            n_words = len(item.text.split())
+            if (item.passage.chunk_id, item.start) in taken or n_words > budget:
+                break
+            extra.append(item)
+            taken.add((item.passage.chunk_id, item.start))
+            budget -= n_words
+    return extra
 
 
 def render(chosen: list[Candidate]) -> tuple[str, list[Citation]]:

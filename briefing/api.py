@@ -11,6 +11,7 @@ import re
 import socket
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -197,7 +198,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, lambda r, e: _error(500, f"internal error: {type(e).__name__}"))
 
     @app.middleware("http")
-    async def limit_body(request: Request, call_next):
+    async def limit_body(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         length = request.headers.get("content-length", "")
         if request.url.path.startswith("/api/") and length.isdigit() and int(length) > MAX_BODY_BYTES:
             return _error(413, f"the request body is larger than {MAX_BODY_BYTES:,} bytes")

@@ -7,7 +7,9 @@ extractive answerer's sentence scoring (`Answerer.candidates`) against per-secti
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -15,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from briefing.answer import Answerer, Candidate, clean
+from briefing.answer import STOPWORDS, Answerer, Candidate, clean
 from briefing.manifest import DocRecord, Manifest
 from briefing.retrieve import Filters, Searcher
 from briefing.settings import Settings, get_settings
@@ -25,14 +27,30 @@ Progress = Callable[[str, float], None]
 REPEAT_SIMILARITY = 0.85  # two sentences this similar state the same claim
 MAX_TOPIC_CHARS = 300
 DOC_LIFT = 0.5  # share of the gap to its document's best topic score that a sentence is credited
+FOCUS_DEPTH = 30  # passages a focus sub-query retrieves before the per-source cap
+PER_SOURCE = 3
 LEADING_SOURCES = 6  # documents that the intent-only sub-queries search within
 CUE_BONUS = 0.05
-SPECIFICITY = 0.1  # bonus of a sentence dense in names, figures and dates
+WEIGHTS = {  # how a sentence is ranked in a section (each signal is about 0..1)
+    "section": 0.5,  # best Answerer.candidates score against the section's sub-queries
+    "topic": 0.5,  # its score against the topic (see `relevance`)
+    "centrality": 0.3,  # how much it echoes the other on-topic evidence
+    "specificity": 0.3,  # names, figures and dates rather than generalities
+    "focus": 0.2,  # how focused on the topic its document is
+    "length": -0.3,  # per 50 words: shorter sentences leave room for more facts on the page
+    "concepts": 0.6,  # the new concepts it adds to the brief (see `Concepts`)
+}
+CENTRALITY_K = 5
 ANAPHORIC_START = re.compile(  # a pronoun, or a bare demonstrative ("This is", "These include")
     r"^(?:It|Its|They|Their|Them|He|She|His|Her|Such)\b|^(?:This|That|These|Those)\s+(?:is|was|are|were|has|have|"
     r"will|would|can|could|should|may|might|must|includes?|means?|also)\b"
 )
-REFERENCE = re.compile(r"\]\(|https?://|doi\.org|arXiv|\bn\.d\.|(?:\(|, )(?:19|20)\d\d[a-z]?\)?\.$")
+REFERENCE = re.compile(  # links, citations and bibliography entries rather than claims
+    r"\]\(|https?://|doi\.org|arXiv|\bn\.d\.|\bet al\b|\bpp?\. ?\d|\(OJ [LC]\b|\bProceedings of\b"
+    r"|\[(?:19|20)\d\d\]|^(?:[A-Z]\. ){1,3}[A-Z][\w-]+,|^[A-Z][\w-]+, [\"“]"
+    r"|(?:\(|, )(?:19|20)\d\d[a-z]?\)?\.$"
+)
+GLUED_HEADING = re.compile(r"\b[A-Z]{3,}[’']?[A-Z]* [A-Z]{3,}\b")  # "LEGAL TEXT: Article 55..." from PDFs
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 FULL_DATE = re.compile(rf"\b(?:\d{{1,2}} {MONTH}|{MONTH} \d{{1,2}})\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -81,7 +99,7 @@ SECTIONS = (
         "background",
         "Background",
         ("background history origin purpose",),
-        ("key elements main components characteristics", "officials institutions bodies responsible"),
+        ("main points summary", "core functions and components"),
         4,
         110,
     ),
@@ -89,7 +107,7 @@ SECTIONS = (
         "developments",
         "Key developments",
         ("latest developments announced adopted agreed",),
-        ("dates deadlines timeline", "agreed announced launched met"),
+        ("when it applies dates", "agreed announced launched met"),
         6,
         150,
         per_doc=1,
@@ -98,7 +116,7 @@ SECTIONS = (
         "positions",
         "Positions of the main actors",
         ("position stance views stated by governments",),
-        ("affirmed committed called for stressed",),
+        ("roles and responsibilities", "affirmed committed called for stressed"),
         5,
         130,
     ),
@@ -199,6 +217,9 @@ class Evidence:
     pool: dict[str, Passage]
     vectors: dict[str, np.ndarray]
     sources: list[str]
+    scores: dict[str, dict[tuple[str, int], Candidate]] = field(
+        default_factory=dict, repr=False
+    )  # by `scored`
 
 
 # -- stage 1: plan ------------------------------------------------------------------------------
@@ -240,18 +261,39 @@ def gather(
 
     hits: dict[str, list[Passage]] = {}
     queries, focus = plan.queries(), plan.focus()
+    docs = searcher.documents()
     for i, query in enumerate(queries):
-        hits[query] = searcher.search(query, filters=filters)
+        hits[query] = admitted(searcher.search(query, filters=filters), filters or Filters(), docs)
         _report(progress, i + 1, len(queries) + len(focus))
     sources = leading_sources(hits)
+    within = Filters(doc_ids=sources)
     for i, query in enumerate(focus, start=len(queries) + 1):
-        hits[query] = searcher.search(query, filters=Filters(doc_ids=sources)) if sources else []
+        found = searcher.search(query, k=FOCUS_DEPTH, filters=within) if sources else []
+        hits[query] = per_source(admitted(found, within, docs))
         _report(progress, i, len(queries) + len(focus))
     pool: dict[str, Passage] = {}
     for passages in hits.values():
         for passage in passages:
             pool.setdefault(passage.chunk_id, passage)
     return Evidence(hits, pool, {q: embed_query(searcher.settings, q) for q in hits}, sources)
+
+
+def admitted(passages: list[Passage], filters: Filters, docs: dict[str, DocRecord]) -> list[Passage]:
+    """Only passages of documents that pass the filters (a guard: keyword retrieval may not apply them)."""
+    if not filters.active():
+        return passages
+    return [p for p in passages if p.doc_id in docs and filters.admits(docs[p.doc_id])]
+
+
+def per_source(passages: list[Passage]) -> list[Passage]:
+    """At most `PER_SOURCE` passages of each document, so that long sources do not crowd out short ones."""
+    seen: dict[str, int] = {}
+    kept = []
+    for passage in passages:
+        seen[passage.doc_id] = seen.get(passage.doc_id, 0) + 1
+        if seen[passage.doc_id] <= PER_SOURCE:
+            kept.append(passage)
+    return kept
 
 
 def _report(progress: Progress | None, done: int, total: int) -> None:
@@ -271,8 +313,10 @@ def leading_sources(hits: dict[str, list[Passage]]) -> list[str]:
 # -- stage 3: select ----------------------------------------------------------------------------
 def scored(query: str, evidence: Evidence, answerer: Answerer) -> dict[tuple[str, int], Candidate]:
     """Every sentence of the pooled passages scored against one sub-query, keyed by (doc_id, start)."""
-    found = answerer.candidates(list(evidence.pool.values()), query, evidence.vectors[query])
-    return _best_by_key(join_fragments(found, answerer.searcher.manifest))
+    if query not in evidence.scores:
+        found = answerer.candidates(list(evidence.pool.values()), query, evidence.vectors[query])
+        evidence.scores[query] = _best_by_key(join_fragments(found, answerer.searcher.manifest))
+    return evidence.scores[query]
 
 
 def relevance(plan: Plan, evidence: Evidence, answerer: Answerer) -> dict[tuple[str, int], float]:
@@ -321,41 +365,101 @@ def _joined(first: Candidate, second: Candidate, doc: str) -> Candidate:
     )
 
 
+@dataclass
+class Signals:
+    """What ranks a sentence besides its section score: how much it is about the topic, how much
+    of the other on-topic evidence it echoes, and how focused on the topic its document is."""
+
+    topic: dict[tuple[str, int], float]
+    centrality: dict[tuple[str, int], float]
+    focus: dict[str, float]
+    topic_words: set[str]
+
+
+def signals(plan: Plan, evidence: Evidence, answerer: Answerer) -> Signals:
+    """The ranking signals of every pooled sentence."""
+    topic = relevance(plan, evidence, answerer)
+    salience = centrality(plan, evidence, answerer, topic)
+    return Signals(topic, salience, focus(evidence, answerer.searcher), topic_words(plan.topic))
+
+
+def topic_words(topic: str) -> set[str]:
+    """The topic's own words, lower-cased (a sentence must state more than these)."""
+    return {w.lower() for w in re.findall(r"[\w\-.]+", topic)}
+
+
 def select(
-    plan: Plan,
-    evidence: Evidence,
-    answerer: Answerer,
-    topic_scores: dict[tuple[str, int], float] | None = None,
+    plan: Plan, evidence: Evidence, answerer: Answerer, signal: Signals | None = None
 ) -> dict[str, list[Candidate]]:
     """Sentences per section under its word budget; no claim repeated within or across sections.
 
-    A sentence qualifies when its score against the topic reaches the abstain threshold; it is
-    ranked by the mean of that score and its best score against the section's sub-queries, plus
-    the section's cue bonus.
+    A sentence qualifies when its topic score reaches the abstain threshold; it is ranked by its
+    best score against the section's sub-queries, its topic score, centrality and specificity,
+    its document's focus, and the section's cues (see `WEIGHTS`).
     """
-    topic_scores = topic_scores if topic_scores is not None else relevance(plan, evidence, answerer)
+    signal = signal or signals(plan, evidence, answerer)
+    pools = {key: ranked(plan.section(key), evidence, answerer, signal) for key in SELECTION_ORDER}
+    facts = Concepts(list(_best_by_key([c for pool in pools.values() for c in pool]).values()), plan.topic)
     chosen: dict[str, list[Candidate]] = {}
     taken: list[Candidate] = []
     for key in SELECTION_ORDER:
-        section = plan.section(key)
-        chosen[key] = _pick(ranked(section, evidence, answerer, topic_scores), section, taken)
+        chosen[key] = _pick(pools[key], plan.section(key), taken, facts)
         taken += chosen[key]
     return {s.key: chosen[s.key] for s in plan.sections}
 
 
-def ranked(
-    section: SectionPlan, evidence: Evidence, answerer: Answerer, topic_scores: dict[tuple[str, int], float]
-) -> list[Candidate]:
+def centrality(
+    plan: Plan, evidence: Evidence, answerer: Answerer, topic: dict[tuple[str, int], float]
+) -> dict[tuple[str, int], float]:
+    """How much of what the on-topic evidence says each sentence echoes: the mean of its highest
+    similarities to on-topic sentences of other passages (facts that several sources state)."""
+    threshold = answerer.settings.abstain_threshold
+    cands = [c for k, c in scored(plan.topic, evidence, answerer).items() if topic.get(k, 0.0) >= threshold]
+    if len(cands) < 2:
+        return {}
+    vectors = np.stack([c.vector for c in cands])
+    sims = vectors @ vectors.T
+    chunks = np.array([c.passage.chunk_id for c in cands])
+    sims[chunks[:, None] == chunks[None, :]] = 0.0
+    top = np.sort(sims, axis=1)[:, -CENTRALITY_K:]
+    return {(c.passage.doc_id, c.start): float(v) for c, v in zip(cands, top.mean(axis=1), strict=True)}
+
+
+def focus(evidence: Evidence, searcher: Searcher) -> dict[str, float]:
+    """log2(1 + share of a document's chunks that retrieval returned): 1 for a short statement
+    wholly on the topic, near 0 for a long report that touches it in passing."""
+    docs = searcher.documents()
+    counts: dict[str, int] = {}
+    for passage in evidence.pool.values():
+        counts[passage.doc_id] = counts.get(passage.doc_id, 0) + 1
+    return {
+        d: math.log2(1 + min(1.0, n / max(docs[d].n_chunks if d in docs else n, 1)))
+        for d, n in counts.items()
+    }
+
+
+def ranked(section: SectionPlan, evidence: Evidence, answerer: Answerer, signal: Signals) -> list[Candidate]:
     """The section's qualifying sentences, best first, with their ranking scores."""
     threshold = answerer.settings.abstain_threshold
     pool = []
     for cand in section_candidates(section, evidence, answerer):
-        on_topic = topic_scores.get((cand.passage.doc_id, cand.start), 0.0)
+        key = (cand.passage.doc_id, cand.start)
         text = tidy(cand.text)
-        if on_topic >= threshold and is_prose(text):
-            pool.append(
-                replace(cand, text=text, score=(cand.score + on_topic) / 2 + cue_bonus(section.key, text))
-            )
+        if (
+            signal.topic.get(key, 0.0) >= threshold
+            and is_prose(text)
+            and new_concepts(text, signal.topic_words)
+        ):
+            parts = {
+                "section": cand.score,
+                "topic": signal.topic[key],
+                "centrality": signal.centrality.get(key, 0.0),
+                "specificity": specificity(text),
+                "focus": signal.focus.get(cand.passage.doc_id, 0.0),
+                "length": len(text.split()) / 50,
+            }
+            score = sum(WEIGHTS[name] * value for name, value in parts.items()) + cue_bonus(section.key, text)
+            pool.append(replace(cand, text=text, score=score))
     return sorted(pool, key=lambda c: c.score, reverse=True)
 
 
@@ -371,22 +475,30 @@ def tidy(text: str) -> str:
 
 
 def is_prose(text: str) -> bool:
-    """A complete, self-contained sentence: capitalised, full stop, balanced markup; no link, no
-    bibliographic reference, no list stub, no opening pronoun ("It", "This": its referent is not here)."""
+    """A complete, self-contained sentence: capitalised, full stop, balanced markup and brackets; no
+    link, bibliographic reference, heading run into the text, list stub or opening pronoun ("It",
+    "This": its referent is not in the brief)."""
     return (
         not ANAPHORIC_START.match(text)
         and not REFERENCE.search(text)
         and bool(re.match(r"^(?:\*{1,2})?[\"“‘(]?[A-Z0-9]", text))
         and bool(re.search(r"[.!?][\"”’)]?$", text))
         and text.count("**") % 2 == 0
+        and _balanced(text)
+        and not GLUED_HEADING.search(text)
         and len(text.split()) >= 6
     )
 
 
+def _balanced(text: str) -> bool:
+    """Brackets pair up (list enumerators such as "1)" or "b)" aside)."""
+    bare = re.sub(r"(?<![\w(])(?:\d{1,2}|[a-z]|[ivx]{1,4})\)", "", text)
+    return bare.count("(") == bare.count(")")
+
+
 def cue_bonus(key: str, text: str) -> float:
-    """Evidence cues: specific facts (names, figures, dates) everywhere; dated events, stated
-    positions and forward-looking verbs in their sections."""
-    bonus = SPECIFICITY * specificity(text)
+    """Section cues: dated events, stated positions and forward-looking verbs."""
+    bonus = 0.0
     if key == "developments":
         bonus += 0.08 if FULL_DATE.search(text) else 0.04 if YEAR.search(text) else 0.0
     cue = SECTION_CUES.get(key)
@@ -401,12 +513,16 @@ def specificity(text: str) -> float:
     return min(3 * named / max(len(words), 1), 1.0)
 
 
-def _pick(pool: list[Candidate], section: SectionPlan, taken: list[Candidate]) -> list[Candidate]:
+def _pick(
+    pool: list[Candidate], section: SectionPlan, taken: list[Candidate], facts: Concepts
+) -> list[Candidate]:
+    """Greedily the best sentence by rank score plus the weight of the concepts it adds to the brief."""
     picked: list[Candidate] = []
     words = 0
-    for cand in pool:
-        if len(picked) >= section.spec.max_items:
-            break
+    pool = list(pool)
+    while pool and len(picked) < section.spec.max_items:
+        cand = max(pool, key=lambda c: c.score + WEIGHTS["concepts"] * facts.gain(c.text))
+        pool.remove(cand)
         n_words = len(cand.text.split())
         same_doc = sum(1 for p in picked if p.passage.doc_id == cand.passage.doc_id)
         if (
@@ -416,8 +532,53 @@ def _pick(pool: list[Candidate], section: SectionPlan, taken: list[Candidate]) -
         ):
             continue
         picked.append(cand)
+        facts.cover(cand.text)
         words += n_words
     return picked
+
+
+class Concepts:
+    """Concepts (adjacent content-word pairs, names, figures) beyond the topic's own words that
+    several on-topic passages state, weighted by how many; a sentence gains the weight of those the
+    brief does not state yet."""
+
+    def __init__(self, cands: list[Candidate], topic: str):
+        known = topic_words(topic)
+        passages: dict[str, set[str]] = {}
+        for cand in cands:
+            passages.setdefault(cand.passage.chunk_id, set()).update(new_concepts(cand.text, known))
+        counts: dict[str, int] = {}
+        for found in passages.values():
+            for concept in found:
+                counts[concept] = counts.get(concept, 0) + 1
+        self.weight = {c: n for c, n in counts.items() if n >= 2}
+        self.scale = max((self._raw(c.text) for c in cands), default=0.0) or 1.0
+
+    def _raw(self, text: str) -> float:
+        return sum(self.weight.get(c, 0) for c in concepts(text))
+
+    def gain(self, text: str) -> float:
+        """The weight of the sentence's concepts not stated yet, relative to the richest sentence."""
+        return self._raw(text) / self.scale
+
+    def cover(self, text: str) -> None:
+        for concept in concepts(text):
+            self.weight.pop(concept, None)
+
+
+def new_concepts(text: str, known: set[str]) -> set[str]:
+    """The sentence's concepts that say more than the words in `known` (the topic's)."""
+    return {c for c in concepts(text) if not known & set(c.split())}
+
+
+def concepts(text: str) -> set[str]:
+    """Pairs of adjacent content words, and single names, acronyms and figures, lower-cased."""
+    tokens = re.findall(r"[A-Za-z0-9][\w\-.]*[A-Za-z0-9]|[A-Za-z0-9]", text)
+    named = (t.lower() for t in tokens[1:] if t[0].isupper() or t[0].isdigit())
+    found = {t for t in named if t not in STOPWORDS}
+    content = [t.lower() if t.lower() not in STOPWORDS else None for t in tokens]
+    found.update(f"{a} {b}" for a, b in itertools.pairwise(content) if a and b)
+    return found
 
 
 def _repeats(cand: Candidate, others: list[Candidate]) -> bool:
@@ -552,8 +713,8 @@ def make_brief(
     searcher = searcher or _searcher(settings)
     answerer = Answerer(settings, searcher)
     evidence = gather(the_plan, searcher, filters, report)
-    topic_scores = relevance(the_plan, evidence, answerer)
-    best = max(topic_scores.values(), default=0.0)
+    signal = signals(the_plan, evidence, answerer)
+    best = max(signal.topic.values(), default=0.0)
     stages: dict[str, Any] = {
         "plan": {s.key: {"queries": s.queries, "focus": s.focus} for s in the_plan.sections},
         "gather": _gather_summary(evidence),
@@ -562,7 +723,7 @@ def make_brief(
     if best < settings.abstain_threshold:
         brief = insufficient_brief(the_plan.topic, best, settings.abstain_threshold)
     else:
-        selected = select(the_plan, evidence, answerer, topic_scores)
+        selected = select(the_plan, evidence, answerer, signal)
         report("select", 1.0)
         stages["select"] = _select_summary(selected)
         docs = with_urls(searcher, {c.passage.doc_id for cs in selected.values() for c in cs})

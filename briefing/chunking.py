@@ -65,12 +65,24 @@ def _line_groups(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split a paragraph where a line opens a heading or a list item."""
     groups: list[tuple[int, int]] = []
     cursor = start
+    previous = ""
     for line in re.finditer(r"[^\n]+", text[start:end]):
-        if line.start() > 0 and _UNIT_START.match(line.group()):
+        if line.start() > 0 and _opens_unit(line.group(), previous):
             groups.append((cursor, start + line.start()))
             cursor = start + line.start()
+        previous = line.group()
     groups.append((cursor, end))
     return [_strip(text, s, e) for s, e in groups if text[s:e].strip()]
+
+
+def _opens_unit(line: str, previous: str) -> bool:
+    """A line that starts a new unit: a heading, bullet or table row, or a numbered item after a
+    line that ended a clause (a wrapped line of a PDF may start with "(7)" mid-sentence)."""
+    if not _UNIT_START.match(line):
+        return False
+    if re.match(r"^\s*(?:#{1,6}\s|[-*+•]\s|\|)", line):
+        return True
+    return bool(re.search(r"[.;:!?]\s*$", previous))
 
 
 def _strip(text: str, start: int, end: int) -> tuple[int, int]:

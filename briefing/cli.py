@@ -176,11 +176,12 @@ def _call(fn):
     """Run a library call; known failures become one-line errors."""
     from briefing import service
     from briefing.index import IndexBusy
+    from briefing.llm import LLMUnavailable
     from briefing.retrieve import IndexMismatch, IndexMissing
 
     try:
         return fn(service)
-    except (IndexMissing, IndexMismatch, IndexBusy, FileNotFoundError) as exc:
+    except (IndexMissing, IndexMismatch, IndexBusy, LLMUnavailable, FileNotFoundError) as exc:
         fail(str(exc))
 
 
@@ -277,8 +278,12 @@ def refresh(
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on [default: 127.0.0.1].")] = None,
-    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port [default: 7860].")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: BRIEFING_HOST, else 127.0.0.1).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(min=1, max=65535, help="Port (default: BRIEFING_PORT, else 7860).")
+    ] = None,
     index_dir: IndexOpt = None,
 ) -> None:
     """Serve the browser UI at http://HOST:PORT/ and the REST API under /api (after loading the models)."""

@@ -22,10 +22,10 @@ Format = Literal["md", "pdf", "docx", "html"]
 FORMATS: tuple[str, ...] = ("md", "pdf", "docx", "html")
 PT_MM = 25.4 / 72
 PAGE_W, PAGE_H = 210.0, 297.0  # A4, mm
-MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 18.0, 14.0, 14.0
-RESERVE_MM = 8.0  # kept free at the foot of the PDF page: slack for the DOCX viewer's metrics
+MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 16.0, 12.0, 12.0
+RESERVE_MM = 6.0  # kept free at the foot of the PDF page: slack for the DOCX viewer's metrics
 MIN_BODY_PT = 10.0
-LEADING = 1.32  # line height / font size
+LEADING = 1.27  # line height / font size
 ACCENT = (24, 56, 104)
 GREY = (96, 96, 96)
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/dejavu", "/usr/local/share/fonts")
@@ -66,17 +66,17 @@ class Style:
 
 STYLES = {
     "kicker": Style(8.5, sans=True, bold=True, color=ACCENT),
-    "title": Style(16.0, sans=True, bold=True, before=1.0, after=1.0),
+    "title": Style(15.0, sans=True, bold=True, before=0.8, after=0.6),
     "meta": Style(8.5, sans=True, color=GREY, after=1.5),
     "note": Style(MIN_BODY_PT, italic=True, color=GREY, before=2.0),
-    "heading": Style(11.0, sans=True, bold=True, color=ACCENT, before=3.6, after=0.8),
-    "lead": Style(10.5, before=0.5, indent=3.0),
+    "heading": Style(11.0, sans=True, bold=True, color=ACCENT, before=3.0, after=0.6),
+    "lead": Style(MIN_BODY_PT, before=0.4, indent=3.0),
     "para": Style(MIN_BODY_PT),
-    "bullet": Style(MIN_BODY_PT, indent=4.0, after=0.6),
+    "bullet": Style(MIN_BODY_PT, indent=4.0, after=0.5),
     "empty": Style(MIN_BODY_PT, italic=True, color=GREY),
-    "source": Style(8.0, sans=True, indent=6.0, after=0.4),
+    "source": Style(8.0, sans=True, indent=6.0, after=0.3),
 }
-Run = tuple[str, str]  # (text, kind): "" plain, "b" bold, "i" italic, "cite" [n], "url" link
+Run = tuple[str, str]  # (text, kind): "" plain, "b" bold, "i" italic, "cite" [n], "url" link, "date" (right)
 
 
 @dataclass
@@ -86,16 +86,12 @@ class Block:
     kind: str
     runs: list[Run]
 
-    @property
-    def text(self) -> str:
-        return "".join(t for t, _ in self.runs)
-
 
 # -- content -----------------------------------------------------------------------------------
 def blocks(brief: Brief) -> list[Block]:
     """The memo as paragraphs, in reading order (shared by every format)."""
     out = [
-        Block("kicker", [("BRIEFING NOTE", "")]),
+        Block("kicker", [("BRIEFING NOTE", ""), (human_date(brief.date), "date")]),
         Block("title", [(brief.title, "")]),
         Block("meta", [(_meta_line(brief), "")]),
     ]
@@ -186,6 +182,8 @@ def to_markdown(brief: Brief) -> str:
 
 
 def _md_run(text: str, kind: str) -> str:
+    if kind == "date":
+        return f" · {text}"
     core = text.strip()
     if not core or kind not in ("b", "i", "url"):
         return text
@@ -220,6 +218,7 @@ def _html_run(text: str, kind: str) -> str:
         "b": f"<strong>{safe}</strong>",
         "i": f"<em>{safe}</em>",
         "cite": f'<sup class="cite">{safe}</sup>',
+        "date": f'<span class="date">{safe}</span>',
     }.get(kind, safe)
 
 
@@ -227,10 +226,11 @@ HTML_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 body {{ background: #e9ebee; margin: 0; padding: 24px; }}
-main {{ background: #fff; width: 174mm; min-height: 269mm; margin: 0 auto; padding: 14mm 18mm;
-  box-shadow: 0 1px 6px rgba(0,0,0,.2); font: 10pt/1.32 "DejaVu Serif", Georgia, serif; }}
+main {{ background: #fff; width: 178mm; min-height: 273mm; margin: 0 auto; padding: 12mm 16mm;
+  box-shadow: 0 1px 6px rgba(0,0,0,.2); font: 10pt/1.27 "DejaVu Serif", Georgia, serif; }}
 .kicker, .meta, h1, h2, .source {{ font-family: "DejaVu Sans Condensed", Arial, sans-serif; }}
 .kicker {{ color: #183868; font-weight: bold; font-size: 8.5pt; letter-spacing: .12em; margin: 0; }}
+.date {{ float: right; color: #606060; font-weight: normal; letter-spacing: 0; }}
 h1 {{ font-size: 16pt; margin: 1mm 0; }}
 .meta {{ color: #606060; font-size: 8.5pt; border-bottom: 1px solid #183868; padding-bottom: 2mm; }}
 h2 {{ color: #183868; font-size: 11pt; margin: 3.6mm 0 .8mm; }}
@@ -285,7 +285,6 @@ class _Memo:
         """Add the brief on a new page; returns how many pages it took."""
         first = self.pdf.pages_count
         self.pdf.add_page()
-        self.kicker(human_date(brief.date))
         for block in blocks(brief):
             self.block(block)
         return self.pdf.pages_count - first
@@ -317,6 +316,9 @@ class _Memo:
             pdf.cell(style.indent - 0.6, style.line_mm, self.text("•"))
         pdf.set_x(left if block.kind != "source" else MARGIN_X)
         for text, kind in block.runs:
+            if kind == "date":
+                self.right(text, style)
+                continue
             self.font(style, kind)
             pdf.write(style.line_mm, self.text(text), link=text if kind == "url" else "")
         pdf.ln(style.line_mm)
@@ -335,12 +337,13 @@ class _Memo:
             pdf.line(MARGIN_X, pdf.get_y() + 0.8, PAGE_W - MARGIN_X, pdf.get_y() + 0.8)
             pdf.set_y(pdf.get_y() + 0.8)
 
-    def kicker(self, date: str) -> None:
-        """The right-aligned date on the kicker line."""
+    def right(self, text: str, style: Style) -> None:
+        """Text right-aligned on the current line (the date on the kicker line)."""
+        y = self.pdf.get_y()
         self.font(STYLES["meta"])
-        self.pdf.set_xy(MARGIN_X, MARGIN_TOP)
-        self.pdf.cell(PAGE_W - 2 * MARGIN_X, STYLES["kicker"].line_mm, self.text(date), align="R")
-        self.pdf.set_xy(MARGIN_X, MARGIN_TOP)
+        self.pdf.set_xy(MARGIN_X, y)
+        self.pdf.cell(PAGE_W - 2 * MARGIN_X, style.line_mm, self.text(text), align="R")
+        self.pdf.set_xy(MARGIN_X, y)
 
 
 def page_count(brief: Brief, memo: _Memo | None = None) -> int:
@@ -397,7 +400,7 @@ def to_docx(brief: Brief, path: Path | str) -> Path:
     doc.core_properties.title = brief.title
     fitted = fit(brief)
     for block in blocks(fitted):
-        _docx_block(doc, block, human_date(fitted.date))
+        _docx_block(doc, block)
     path = Path(path)
     doc.save(str(path))
     return path
@@ -406,15 +409,12 @@ def to_docx(brief: Brief, path: Path | str) -> Path:
 RULES = {"lead": ("left", 18), "meta": ("bottom", 6)}  # DOCX paragraph borders: side, eighths of a point
 
 
-def _docx_block(doc, block: Block, date: str) -> None:
+def _docx_block(doc, block: Block) -> None:
     style = STYLES[block.kind]
     para = doc.add_paragraph()
     if block.kind in RULES:  # first: w:pBdr precedes the spacing and indents in w:pPr
         _border(para, *RULES[block.kind])
-    runs = _docx_format(para, block, style)
-    if block.kind == "kicker":
-        runs.append(("\t" + date, "date"))
-    for text, kind in runs:
+    for text, kind in _docx_format(para, block, style):
         _docx_run(para, text, kind, style)
 
 
@@ -439,7 +439,7 @@ def _docx_format(para, block: Block, style: Style) -> list[Run]:
 def _docx_run(para, text: str, kind: str, style: Style) -> None:
     from docx.shared import Pt, RGBColor
 
-    run = para.add_run(text)
+    run = para.add_run("\t" + text if kind == "date" else text)
     run.font.size = Pt(style.size)
     run.font.name = "DejaVu Sans Condensed" if style.sans or kind == "date" else "DejaVu Serif Condensed"
     run.bold = (style.bold and kind != "date") or kind == "b"

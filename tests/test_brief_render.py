@@ -59,7 +59,7 @@ def test_markdown_has_every_section_in_order_and_numbered_sources():
     md = R.to_markdown(synthetic())
     headings = re.findall(r"^## (.+)$", md, flags=re.M)
     assert headings == [s.heading for s in SECTIONS] + ["Sources"]
-    assert md.startswith("BRIEFING NOTE\n\n# Test topic")
+    assert md.startswith("BRIEFING NOTE · 2 January 2025\n\n# Test topic")
     assert "- **[1]**" in md and "<https://example.org/" in md
     assert all(f"[{n}]" in md for n in (1, 2, 3))
 

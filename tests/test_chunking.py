@@ -96,3 +96,10 @@ def test_table_rows_are_separate_units():
     text = "Fines:\n\n| Breach | Maximum |\n|---|---|\n| Prohibited practice | EUR 35 million or 7% |\n| Other | EUR 15 million |\n"
     units = [text[u.start : u.end] for u in split_units(text)]
     assert "| Prohibited practice | EUR 35 million or 7% |" in units
+
+
+def test_a_wrapped_line_starting_with_a_number_does_not_split_a_sentence():
+    text = "It meets the requirements: (1) human agency, (2) privacy and\n(3) accountability.\n1. A real item;\n2. another item."
+    units = [text[u.start : u.end] for u in split_units(text)]
+    assert units[0] == "It meets the requirements: (1) human agency, (2) privacy and\n(3) accountability."
+    assert "2. another item." in units

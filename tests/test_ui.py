@@ -221,6 +221,11 @@ def test_follow_up_uses_the_conversation_and_the_export_has_sources(app):
     app.ask(FINES)
     follow_up = app.ask("When did they start to apply?")
     expect(follow_up.locator(".cite-marker").first).to_be_visible()
+    unseen = (
+        "() => { const t = document.querySelector('#transcript .transcript'); "
+        "return t.scrollHeight - t.clientHeight - t.scrollTop; }"
+    )
+    assert page.evaluate(unseen) < 5  # the transcript follows the newest answer
     second = page.locator('.turn-sources[data-turn="1"]')
     expect(second).to_have_class(re.compile(r"\bactive\b"))
     expect(second.locator(".src-card h4").first).to_contain_text("EU AI Act")

@@ -45,7 +45,9 @@ def small_brief(topic: str) -> Brief:
 
 @pytest.fixture
 def ui(tmp_path) -> BriefingUI:
-    return BriefingUI(Settings(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"))
+    return BriefingUI(
+        Settings(index_dir=tmp_path / "index", corpus_dir=tmp_path / "corpus"), tmp_path / "files"
+    )
 
 
 def test_brief_reports_each_stage_and_offers_three_one_page_downloads(ui, monkeypatch):
@@ -111,3 +113,36 @@ def test_an_empty_or_oversized_question_is_refused_before_any_search(ui):
         next(ui.respond("   ", [], [], "", "", []))
     with pytest.raises(gr.Error, match="too long"):
         next(ui.respond("x" * 100_000, [], [], "", "", []))
+
+
+def test_an_llm_backend_streams_its_tokens_and_shows_its_verification(ui, monkeypatch):
+    class Engine:
+        mode = "llm:smollm2"
+
+        def stream(self, question, history, filters):
+            yield "Verified sentence. [1]"
+            yield Answer(
+                question,
+                "Verified sentence. [1]",
+                False,
+                "llm:smollm2",
+                [],
+                [],
+                verification={"checked": 2, "kept": 1, "dropped": 1, "flagged": 0},
+            )
+
+    monkeypatch.setattr(ui, "engine", Engine)
+    steps = list(ui.respond("Question?", [], [], "", "", []))
+    assert "smollm2 · writing…" in steps[0][0] and "Verified sentence." in steps[1][0]
+    assert "smollm2 · 1 of 2 sentences verified" in steps[-1][0]
+
+
+def test_download_files_older_than_an_hour_are_removed(ui):
+    import os
+    import time
+
+    old = ui.files / "old"
+    old.mkdir()
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    path = ui._file("x.md")
+    assert not old.exists() and path.parent.is_dir() and path.parent.parent == ui.files

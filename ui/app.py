@@ -86,9 +86,10 @@ def to_filters(
 class BriefingUI:
     """The event handlers and layout of the app for one set of settings."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, files: Path | None = None):
         self.settings = settings
-        self.files = Path(tempfile.mkdtemp(prefix="briefing-ui-"))
+        self.files = files or Path(tempfile.gettempdir()) / "briefing-ui"
+        self.files.mkdir(parents=True, exist_ok=True)
 
     # -- shared -----------------------------------------------------------------------------------
     def engine(self) -> Answerer:
@@ -100,7 +101,7 @@ class BriefingUI:
         return "Composed from sources" if mode == "extractive" else f"{mode.removeprefix('llm:')} · writing…"
 
     def _file(self, name: str) -> Path:
-        """A new path for a download file; older ones are removed (Gradio serves its own copy)."""
+        """A new path for a download file; files older than FILE_TTL are removed (Gradio serves a copy)."""
         cutoff = time.time() - FILE_TTL
         for old in self.files.iterdir():
             if old.stat().st_mtime < cutoff:

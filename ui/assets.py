@@ -1,4 +1,4 @@
-"""The app's stylesheet and its one script (citation markers reveal their source card)."""
+"""The stylesheet and the script: [n] markers reveal their source card; the transcript follows new text."""
 
 CSS = """
 .gradio-container { width: 100% !important; max-width: 1360px !important; margin: 0 auto !important; }
@@ -106,6 +106,11 @@ CSS = """
 
 JS = """
 () => {
+  new MutationObserver((records) => {
+    if (!records.some((r) => r.target.closest && r.target.closest("#transcript"))) return;
+    const box = document.querySelector("#transcript .transcript");
+    if (box) box.scrollTop = box.scrollHeight;
+  }).observe(document.body, { childList: true, subtree: true });
   document.addEventListener("click", (event) => {
     const marker = event.target.closest(".cite-marker");
     if (!marker) return;
