@@ -20,14 +20,7 @@ from briefing.types import Answer, Citation, Passage
 
 NOT_COVERED = "The corpus does not cover this."
 STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being this that
-    these those it its it's they them their there here what which who whom whose when where why how
-    do does did done has have had having can could should would will shall may might must not no nor
-    so than then too very s t just about into over under again further once all any both each few more
-    most other some such only own same i me my we our you your he him his she her us also up down out
-    off per via vs within without between among upon whether while during before after above below
-    tell explain describe give list say said says please roughly approximately exactly actually
-    kind sort much many""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "this", "that", "these", "those", "it", "its", "it's", "they", "them", "their", "there", "here", "what", "which", "who", "whom", "whose", "when", "where", "why", "how", "do", "does", "did", "done", "has", "have", "had", "having", "can", "could", "should", "would", "will", "shall", "may", "might", "must", "not", "no", "nor", "so", "than", "then", "too", "very", "s", "t", "just", "about", "into", "over", "under", "again", "further", "once", "all", "any", "both", "each", "few", "more", "most", "other", "some", "such", "only", "own", "same", "i", "me", "my", "we", "our", "you", "your", "he", "him", "his", "she", "her", "us", "also", "up", "down", "out", "off", "per", "via", "vs", "within", "without", "between", "among", "upon", "whether", "while", "during", "before", "after", "above", "below", "tell", "explain", "describe", "give", "list", "say", "said", "says", "please", "roughly", "approximately", "exactly", "actually", "kind", "sort", "much", "many"]
 )
 ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|those|these|that|this|he|she|his|her|there|then|same|such|"
@@ -80,7 +73,9 @@ def standalone_question(question: str, history: list[str] | None) -> str:
         return question
     context: list[str] = []
     for turn in reversed(history[-2:]):
-        context += [w for w in re.findall(r"[A-Za-z0-9][\w\-\.]*[A-Za-z0-9]", turn) if w.lower() not in STOPWORDS]
+        context += [
+            w for w in re.findall(r"[A-Za-z0-9][\w\-\.]*[A-Za-z0-9]", turn) if w.lower() not in STOPWORDS
+        ]
     extra = [w for w in dict.fromkeys(context) if _stem(w.lower()) not in own]
     return f"{question} ({' '.join(extra[:14])})" if extra else question
 
@@ -104,7 +99,10 @@ class Answerer:
         self.searcher = searcher or Searcher(settings)
 
     def ask(
-        self, question: str, history: list[str] | None = None, filters: Filters | None = None,
+        self,
+        question: str,
+        history: list[str] | None = None,
+        filters: Filters | None = None,
         qid: str | None = None,
     ) -> Answer:
         """A cited answer, an abstention, or a clear message when the question is unusable."""
@@ -152,7 +150,9 @@ class Answerer:
         pool: list[tuple[Passage, int, int, str, np.ndarray, set[str]]] = []
         for passage in passages:
             text = self.searcher.manifest.document_text(passage.doc_id) or ""
-            for start, end, vec in self.searcher.manifest.sentences(passage.doc_id, passage.start, passage.end):
+            for start, end, vec in self.searcher.manifest.sentences(
+                passage.doc_id, passage.start, passage.end
+            ):
                 sentence = clean(text[start:end])
                 if usable(text[start:end], sentence):
                     pool.append((passage, start, end, sentence, vec, terms(sentence)))
@@ -164,7 +164,10 @@ class Answerer:
         out: list[Candidate] = []
         for passage, start, end, sentence, vec, words in pool:
             sim = float(vec @ q_vec + vec @ own_vec) / 2
-            overlap = (sum(weight[t] for t in own_terms & words) + 0.5 * sum(weight[t] for t in context_terms & words)) / total
+            overlap = (
+                sum(weight[t] for t in own_terms & words)
+                + 0.5 * sum(weight[t] for t in context_terms & words)
+            ) / total
             prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
             score = 0.6 * sim + 0.3 * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
             out.append(Candidate(passage, start, end, sentence, vec, score, sim))
@@ -172,21 +175,39 @@ class Answerer:
 
     def _abstain(self, question: str, query: str, passages: list[Passage]) -> Answer:
         related = passages[:3]
-        lines = [f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."]
+        lines = [
+            f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."
+        ]
         citations = [
-            Citation(i, p.doc_id, p.meta.get("title") or p.doc_id, p.meta.get("publisher"), p.meta.get("date"),
-                     p.meta.get("url"), p.text, "", p.chunk_id, p.meta.get("jurisdiction") or [])
+            Citation(
+                i,
+                p.doc_id,
+                p.meta.get("title") or p.doc_id,
+                p.meta.get("publisher"),
+                p.meta.get("date"),
+                p.meta.get("url"),
+                p.text,
+                "",
+                p.chunk_id,
+                p.meta.get("jurisdiction") or [],
+            )
             for i, p in enumerate(related, start=1)
         ]
-        return Answer(question, " ".join(lines), True, "extractive", citations, passages, standalone_question=query)
+        return Answer(
+            question, " ".join(lines), True, "extractive", citations, passages, standalone_question=query
+        )
 
 
 NUMERIC_QUESTION = re.compile(
     r"\b(when|what date|which date|how (long|many|much|big|quickly|soon|large|high)|by when|deadline|"
-    r"what (level|threshold|amount|percentage|share|fine)|biggest fine|maximum)\b", re.I
+    r"what (level|threshold|amount|percentage|share|fine)|biggest fine|maximum)\b",
+    re.I,
 )
-NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|hundred|"
-                    r"thousand|million|billion)\b", re.I)
+NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|hundred|"
+    r"thousand|million|billion)\b",
+    re.I,
+)
 
 
 def form_adjustment(sentence: str, wants_number: bool) -> float:
@@ -241,7 +262,9 @@ def question_entities(question: str) -> list[str]:
     for i, token in enumerate(tokens):
         if "-" in token and not any(ch.isdigit() for ch in token):
             token = token.split("-")[0]  # "EU-level", "Biden-era": the name is the first part
-        if _is_name(token, i) or (any(ch.isdigit() for ch in token) and not re.fullmatch(r"(19|20)\d\d", token)):
+        if _is_name(token, i) or (
+            any(ch.isdigit() for ch in token) and not re.fullmatch(r"(19|20)\d\d", token)
+        ):
             out.append(token.lower())
         if i > 1 and _title_word(token) and _title_word(tokens[i - 1]) and raw[i - 1] == tokens[i - 1]:
             out.append(f"{tokens[i - 1]} {token}".lower())
@@ -259,13 +282,15 @@ def _title_word(token: str) -> bool:
 
 
 GENERIC = frozenset(
-    "ai act law bill order rule rules code report plan january february march april may june july august "
-    "september october november december".split()
+    ["ai", "act", "law", "bill", "order", "rule", "rules", "code", "report", "plan", "january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"]
 )
 ALIASES = {
-    "chinese": ("china", "prc", "chinese"), "american": ("united states", "u.s.", "american", "us "),
-    "british": ("united kingdom", "uk", "british"), "european": ("european", "eu"),
-    "us": ("united states", "u.s.", "us ", "american"), "uk": ("united kingdom", "uk", "british"),
+    "chinese": ("china", "prc", "chinese"),
+    "american": ("united states", "u.s.", "american", "us "),
+    "british": ("united kingdom", "uk", "british"),
+    "european": ("european", "eu"),
+    "us": ("united states", "u.s.", "us ", "american"),
+    "uk": ("united kingdom", "uk", "british"),
     "gpai": ("gpai", "general-purpose ai", "general purpose ai"),
 }
 
@@ -274,13 +299,16 @@ def _aliases(entity: str) -> tuple[str, ...]:
     return ALIASES.get(entity, (entity,))
 
 
-def select(candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6) -> list[Candidate]:
+def select(
+    candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6
+) -> list[Candidate]:
     """A diverse set of strong sentences (MMR), no near-duplicates, a cap per passage, a word budget."""
     pool = sorted(candidates, key=lambda c: c.score, reverse=True)
     best = pool[0].score
     chosen: list[Candidate] = []
     words = 0
     while pool and len(chosen) < max_sentences:
+
         def mmr(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
             return 0.85 * c.score - 0.15 * redundancy
@@ -333,8 +361,17 @@ def render(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
         p = group[0].passage
         paragraphs.append(" ".join(f"{c.text} [{n}]" for c in group))
         citations.append(
-            Citation(n, p.doc_id, p.meta.get("title") or p.doc_id, p.meta.get("publisher"), p.meta.get("date"),
-                     p.meta.get("url"), p.text, " … ".join(c.text for c in group), p.chunk_id,
-                     p.meta.get("jurisdiction") or [])
+            Citation(
+                n,
+                p.doc_id,
+                p.meta.get("title") or p.doc_id,
+                p.meta.get("publisher"),
+                p.meta.get("date"),
+                p.meta.get("url"),
+                p.text,
+                " … ".join(c.text for c in group),
+                p.chunk_id,
+                p.meta.get("jurisdiction") or [],
+            )
         )
     return "\n\n".join(paragraphs), citations

@@ -19,6 +19,7 @@ MIN_SECTION_TOKENS = 60  # a smaller chunk runs on into the next section instead
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _UNIT_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,3}\)\s|\|)")  # | table row
+_ABBREVIATION = re.compile(r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|e\.g|i\.e|No|Nos|Art|Arts|Sec|para|paras|Dr|Mr|Ms|Mrs|St|vs|cf)\.)$")
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[ \t]*\n|\Z)", flags=re.S)
 
 
@@ -36,7 +37,13 @@ def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
     """Sentence spans of a piece of prose, using the Punkt model bundled with LlamaIndex."""
     from llama_index.core.utils import globals_helper
 
-    return [(offset + s, offset + e) for s, e in globals_helper.punkt_tokenizer.span_tokenize(text)]
+    spans: list[tuple[int, int]] = []
+    for start, end in globals_helper.punkt_tokenizer.span_tokenize(text):
+        if spans and _ABBREVIATION.search(text[spans[-1][0] : spans[-1][1]]):
+            spans[-1] = (spans[-1][0], end)  # Punkt cut after "U.S." or "No.": join the pieces
+        else:
+            spans.append((start, end))
+    return [(offset + s, offset + e) for s, e in spans]
 
 
 def split_units(text: str) -> list[_Unit]:

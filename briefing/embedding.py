@@ -30,8 +30,9 @@ def backend_id(settings: Settings) -> str:
 
 def get_embed_model(settings: Settings) -> BaseEmbedding:
     """The LlamaIndex embedding model for these settings, loaded once per process."""
-    return _embed_model(settings.embed_model, settings.embed_backend, settings.embed_batch_size,
-                        str(settings.cache_dir))
+    return _embed_model(
+        settings.embed_model, settings.embed_backend, settings.embed_batch_size, str(settings.cache_dir)
+    )
 
 
 @lru_cache(maxsize=4)
@@ -42,7 +43,9 @@ def _embed_model(model: str, backend: str, batch_size: int, cache_dir: str) -> B
         return HuggingFaceEmbedding(
             model_name=model, device="cpu", embed_batch_size=batch_size, normalize=True, local_files_only=True
         )
-    return OnnxEmbedding(model, quantized=backend == "onnx-int8", cache_dir=Path(cache_dir), batch_size=batch_size)
+    return OnnxEmbedding(
+        model, quantized=backend == "onnx-int8", cache_dir=Path(cache_dir), batch_size=batch_size
+    )
 
 
 def embed_texts(settings: Settings, texts: Sequence[str]) -> np.ndarray:
@@ -62,13 +65,16 @@ def embed_texts(settings: Settings, texts: Sequence[str]) -> np.ndarray:
 
 def embed_query(settings: Settings, text: str) -> np.ndarray:
     """The unit-norm embedding of a query (cached: retrieval and sentence scoring share it)."""
-    return _cached_query(settings.embed_model, settings.embed_backend, settings.embed_batch_size,
-                         str(settings.cache_dir), text)
+    return _cached_query(
+        settings.embed_model, settings.embed_backend, settings.embed_batch_size, str(settings.cache_dir), text
+    )
 
 
 @lru_cache(maxsize=512)
 def _cached_query(model: str, backend: str, batch_size: int, cache_dir: str, text: str) -> np.ndarray:
-    vector = np.asarray(_embed_model(model, backend, batch_size, cache_dir).get_query_embedding(text), np.float32)
+    vector = np.asarray(
+        _embed_model(model, backend, batch_size, cache_dir).get_query_embedding(text), np.float32
+    )
     vector.flags.writeable = False
     return vector
 
@@ -114,7 +120,9 @@ def onnx_model_path(model: str, quantized: bool, cache_dir: Path) -> Path:
     from filelock import FileLock
 
     weights = Path(model) / "model.safetensors"
-    stamp = hashlib.sha256(f"{model}:{weights.stat().st_size if weights.exists() else 0}".encode()).hexdigest()[:12]
+    stamp = hashlib.sha256(
+        f"{model}:{weights.stat().st_size if weights.exists() else 0}".encode()
+    ).hexdigest()[:12]
     folder = cache_dir / "onnx" / f"{Path(model).name}-{stamp}"
     folder.mkdir(parents=True, exist_ok=True)
     fp32 = folder / "model.onnx"
@@ -129,7 +137,9 @@ def onnx_model_path(model: str, quantized: bool, cache_dir: Path) -> Path:
             from onnxruntime.quantization import quantize_dynamic
 
             tmp = int8.with_suffix(".tmp.onnx")
-            quantize_dynamic(str(fp32), str(tmp), per_channel=True, op_types_to_quantize=["MatMul"], **options)
+            quantize_dynamic(
+                str(fp32), str(tmp), per_channel=True, op_types_to_quantize=["MatMul"], **options
+            )
             tmp.rename(int8)
         return int8
 
@@ -153,13 +163,20 @@ def _export(model: str, target: Path) -> None:
             return torch.nn.functional.normalize(pooled, dim=-1)
 
     encoder = AutoModel.from_pretrained(model, local_files_only=True).eval()
-    sample = _tokenizer(model)(["a short sample", "a second, longer sample sentence"], padding=True, return_tensors="pt")
+    sample = _tokenizer(model)(
+        ["a short sample", "a second, longer sample sentence"], padding=True, return_tensors="pt"
+    )
     names = ["input_ids", "attention_mask", "token_type_ids"]
     tmp = target.with_suffix(".tmp.onnx")
     torch.onnx.export(
-        Pooled(encoder), tuple(sample[n] for n in names), str(tmp), input_names=names, output_names=["embedding"],
+        Pooled(encoder),
+        tuple(sample[n] for n in names),
+        str(tmp),
+        input_names=names,
+        output_names=["embedding"],
         dynamic_axes={**{n: {0: "batch", 1: "seq"} for n in names}, "embedding": {0: "batch"}},
-        opset_version=17, dynamo=False,
+        opset_version=17,
+        dynamo=False,
     )
     tmp.rename(target)
 
@@ -174,8 +191,10 @@ class OnnxEmbedding(BaseEmbedding):
     def __init__(self, model: str, quantized: bool, cache_dir: Path, batch_size: int = 32):
         import onnxruntime as ort
 
-        super().__init__(model_name=f"{Path(model).name}:{'onnx-int8' if quantized else 'onnx'}",
-                         embed_batch_size=batch_size)
+        super().__init__(
+            model_name=f"{Path(model).name}:{'onnx-int8' if quantized else 'onnx'}",
+            embed_batch_size=batch_size,
+        )
         options = ort.SessionOptions()
         options.log_severity_level = 3
         path = onnx_model_path(model, quantized, cache_dir)
@@ -188,8 +207,13 @@ class OnnxEmbedding(BaseEmbedding):
         order = np.argsort([len(t) for t in texts], kind="stable")
         for i in range(0, len(texts), self.embed_batch_size):
             idx = order[i : i + self.embed_batch_size]
-            enc = self._tokenizer([texts[j] for j in idx], padding=True, truncation=True,
-                                  max_length=self._max_length, return_tensors="np")
+            enc = self._tokenizer(
+                [texts[j] for j in idx],
+                padding=True,
+                truncation=True,
+                max_length=self._max_length,
+                return_tensors="np",
+            )
             feed = {k: enc[k].astype(np.int64) for k in ("input_ids", "attention_mask", "token_type_ids")}
             out[idx] = self._session.run(None, feed)[0]
         return out

@@ -52,7 +52,10 @@ def load_jsonl(path: Path) -> list[dict]:
 
 def corpus_texts(corpus_dir: Path) -> dict[str, str]:
     """doc_id → normalised full file text, for cite_valid."""
-    return {doc_id_for(p, corpus_dir): _ws(p.read_text(encoding="utf-8", errors="ignore")) for p in corpus_files(corpus_dir)}
+    return {
+        doc_id_for(p, corpus_dir): _ws(p.read_text(encoding="utf-8", errors="ignore"))
+        for p in corpus_files(corpus_dir)
+    }
 
 
 def retrieval_metrics(searcher: Searcher, questions: list[dict], mode: str) -> dict:
@@ -84,9 +87,14 @@ def answer_metrics(answers: Iterable[Answer], questions: list[dict], texts: dict
         answerable.append(a.abstained)
         ok = not a.abstained and hits(a.answer, q)
         hit.append(ok)
-        supported.append(ok and any(
-            normalise(s) in normalise(c.passage + " " + c.quote) for c in a.citations for s in q["answer_contains"]
-        ))
+        supported.append(
+            ok
+            and any(
+                normalise(s) in normalise(c.passage + " " + c.quote)
+                for c in a.citations
+                for s in q["answer_contains"]
+            )
+        )
         if not a.abstained:
             lengths.append(len(re.sub(r"\[\d+\]", "", a.answer).split()))
     return {
@@ -141,8 +149,13 @@ def run_eval(settings, questions_path: Path, briefs_path: Path | None = None, pr
     answers = [engine.ask(q["question"], history=q.get("history"), qid=q["id"]) for q in questions]
     results["answers"] = answer_metrics(answers, questions, corpus_texts(Path(settings.corpus_dir)))
     results["per_question"] = [
-        {"id": q["id"], "abstained": a.abstained, "hit": hits(a.answer, q), "answer": a.answer,
-         "docs": [p.doc_id for p in a.retrieved[:5]]}
+        {
+            "id": q["id"],
+            "abstained": a.abstained,
+            "hit": hits(a.answer, q),
+            "answer": a.answer,
+            "docs": [p.doc_id for p in a.retrieved[:5]],
+        }
         for q, a in zip(questions, answers, strict=True)
     ]
     if briefs_path is not None:
@@ -152,6 +165,12 @@ def run_eval(settings, questions_path: Path, briefs_path: Path | None = None, pr
         rows = []
         for topic in load_jsonl(briefs_path):
             text = to_markdown(make_brief(topic["topic"], settings=settings))
-            rows.append({"id": topic["id"], "topic": topic["topic"], "must_cover": brief_coverage(text, topic["must_cover"])})
+            rows.append(
+                {
+                    "id": topic["id"],
+                    "topic": topic["topic"],
+                    "must_cover": brief_coverage(text, topic["must_cover"]),
+                }
+            )
         results["briefs"] = {"must_cover": _mean([r["must_cover"] for r in rows]), "topics": rows}
     return results

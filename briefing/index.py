@@ -81,8 +81,11 @@ def index_lock(settings: Settings) -> Iterator[None]:
 
 
 def update_index(
-    settings: Settings, documents: list[Document] | None = None, progress: bool = True,
-    remove_missing: bool = True, locked: bool = False,
+    settings: Settings,
+    documents: list[Document] | None = None,
+    progress: bool = True,
+    remove_missing: bool = True,
+    locked: bool = False,
 ) -> IndexReport:
     """Bring the index in line with the corpus folder (or with `documents` when given).
 
@@ -99,7 +102,11 @@ def update_index(
             check_model(settings, manifest)
             report.repaired = reconcile(settings, manifest)
             known = manifest.documents()
-            todo = [d for d in documents if d.doc_id not in known or known[d.doc_id].content_hash != d.content_hash]
+            todo = [
+                d
+                for d in documents
+                if d.doc_id not in known or known[d.doc_id].content_hash != d.content_hash
+            ]
             report.unchanged = [d.doc_id for d in documents if d not in todo]
             gone = sorted(set(known) - {d.doc_id for d in documents}) if remove_missing else []
             for doc_id in gone:
@@ -114,13 +121,23 @@ def update_index(
 
 
 def _embed_all(
-    settings: Settings, manifest: Manifest, todo: list[Document], known: dict, report: IndexReport,
+    settings: Settings,
+    manifest: Manifest,
+    todo: list[Document],
+    known: dict,
+    report: IndexReport,
     progress: bool,
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    columns = [TextColumn("[bold]Indexing"), BarColumn(), MofNCompleteColumn(), TextColumn("docs"),
-               TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s"), TimeElapsedColumn()]
+    columns = [
+        TextColumn("[bold]Indexing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("docs"),
+        TextColumn("{task.fields[chunks]} chunks · {task.fields[rate]} chunks/s"),
+        TimeElapsedColumn(),
+    ]
     started = time.perf_counter()
     with Progress(*columns, disable=not progress or not todo, transient=False) as bar:
         task = bar.add_task("index", total=len(todo), chunks=0, rate="–")
@@ -163,7 +180,13 @@ def _nodes(doc: Document, chunks: list[Chunk], vectors: np.ndarray) -> list:
 
 
 def make_node(
-    chunk_id: str, doc_id: str, title: str, heading: str, start: int, end: int, text: str,
+    chunk_id: str,
+    doc_id: str,
+    title: str,
+    heading: str,
+    start: int,
+    end: int,
+    text: str,
     embedding: list[float] | None = None,
 ):
     """A LlamaIndex TextNode for a chunk; Chroma and BM25 store the same shape."""
@@ -238,9 +261,9 @@ def ensure_bm25(settings: Settings, manifest: Manifest) -> bool:
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     if nodes:
-        BM25Retriever.from_defaults(nodes=nodes, similarity_top_k=min(settings.candidate_k, len(nodes))).persist(
-            str(tmp)
-        )
+        BM25Retriever.from_defaults(
+            nodes=nodes, similarity_top_k=min(settings.candidate_k, len(nodes))
+        ).persist(str(tmp))
     (tmp / "generation").write_text(str(generation))
     old = target.with_name(BM25_DIR + ".old")
     shutil.rmtree(old, ignore_errors=True)

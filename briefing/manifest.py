@@ -134,7 +134,11 @@ class Manifest:
             )
 
     def put(
-        self, doc: Document, chunks: list[Chunk], chunk_vecs: np.ndarray, sentences: list[tuple[int, int]],
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        chunk_vecs: np.ndarray,
+        sentences: list[tuple[int, int]],
         sentence_vecs: np.ndarray,
     ) -> None:
         """Replace a document and all its chunks and sentences, atomically."""
@@ -143,19 +147,45 @@ class Manifest:
             _delete(tx, doc.doc_id)
             tx.execute(
                 "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (doc.doc_id, doc.content_hash, doc.path, doc.title, doc.date, doc.publisher, doc.url,
-                 json.dumps(doc.jurisdiction), json.dumps(doc.topics), json.dumps(doc.extra), doc.text,
-                 len(chunks), now),
+                (
+                    doc.doc_id,
+                    doc.content_hash,
+                    doc.path,
+                    doc.title,
+                    doc.date,
+                    doc.publisher,
+                    doc.url,
+                    json.dumps(doc.jurisdiction),
+                    json.dumps(doc.topics),
+                    json.dumps(doc.extra),
+                    doc.text,
+                    len(chunks),
+                    now,
+                ),
             )
             tx.executemany(
                 "INSERT INTO chunks VALUES (?,?,?,?,?,?,?,?,?)",
-                [(c.chunk_id, c.doc_id, i, c.start, c.end, c.heading, c.text, c.n_tokens,
-                  chunk_vecs[i].astype(np.float32).tobytes()) for i, c in enumerate(chunks)],
+                [
+                    (
+                        c.chunk_id,
+                        c.doc_id,
+                        i,
+                        c.start,
+                        c.end,
+                        c.heading,
+                        c.text,
+                        c.n_tokens,
+                        chunk_vecs[i].astype(np.float32).tobytes(),
+                    )
+                    for i, c in enumerate(chunks)
+                ],
             )
             tx.executemany(
                 "INSERT OR REPLACE INTO sentences VALUES (?,?,?,?)",
-                [(doc.doc_id, s, e, sentence_vecs[i].astype(np.float32).tobytes())
-                 for i, (s, e) in enumerate(sentences)],
+                [
+                    (doc.doc_id, s, e, sentence_vecs[i].astype(np.float32).tobytes())
+                    for i, (s, e) in enumerate(sentences)
+                ],
             )
 
     def delete(self, doc_id: str) -> None:
@@ -175,7 +205,15 @@ def _delete(tx: sqlite3.Connection, doc_id: str) -> None:
 
 def _record(row: tuple) -> DocRecord:
     return DocRecord(
-        doc_id=row[0], content_hash=row[1], title=row[2], date=row[3], publisher=row[4], url=row[5],
-        jurisdiction=json.loads(row[6] or "[]"), topics=json.loads(row[7] or "[]"), n_chunks=row[8],
-        indexed_at=row[9], path=row[10] or "",
+        doc_id=row[0],
+        content_hash=row[1],
+        title=row[2],
+        date=row[3],
+        publisher=row[4],
+        url=row[5],
+        jurisdiction=json.loads(row[6] or "[]"),
+        topics=json.loads(row[7] or "[]"),
+        n_chunks=row[8],
+        indexed_at=row[9],
+        path=row[10] or "",
     )

@@ -249,19 +249,23 @@ a {{ color: #183868; word-break: break-all; }}
 # -- PDF -----------------------------------------------------------------------------------------
 @lru_cache(maxsize=1)
 def _font_files() -> dict[str, Path] | None:
-    """DejaVu TTF files for the four faces used, or None (then the core Helvetica/Times fonts)."""
-    names = {
-        "serif": "DejaVuSerifCondensed.ttf",
-        "serifB": "DejaVuSerifCondensed-Bold.ttf",
-        "serifI": "DejaVuSerifCondensed-Italic.ttf",
-        "sans": "DejaVuSansCondensed.ttf",
-        "sansB": "DejaVuSansCondensed-Bold.ttf",
-        "sansI": "DejaVuSansCondensed-Oblique.ttf",
-    }
-    for folder in map(Path, FONT_DIRS):
-        found = {k: folder / v for k, v in names.items()}
-        if all(p.is_file() for p in found.values()):
-            return found
+    """DejaVu TTF files for the faces used: the condensed cut (fonts-dejavu-extra), else the regular
+    one (fonts-dejavu-core, whose missing italics fall back to upright), else None (then the core
+    Times/Helvetica fonts, latin-1 only)."""
+    for cut in ("Condensed", ""):
+        for folder in map(Path, FONT_DIRS):
+            found = {
+                "serif": folder / f"DejaVuSerif{cut}.ttf",
+                "serifB": folder / f"DejaVuSerif{cut}-Bold.ttf",
+                "sans": folder / f"DejaVuSans{cut}.ttf",
+                "sansB": folder / f"DejaVuSans{cut}-Bold.ttf",
+            }
+            if all(p.is_file() for p in found.values()):
+                italic = {
+                    "serifI": folder / f"DejaVuSerif{cut}-Italic.ttf",
+                    "sansI": folder / f"DejaVuSans{cut}-Oblique.ttf",
+                }
+                return found | {k: p if p.is_file() else found[k[:-1]] for k, p in italic.items()}
     return None
 
 

@@ -127,7 +127,6 @@ class Searcher:
 
     def _load_bm25(self):
         import bm25s
-
         from llama_index.retrievers.bm25 import BM25Retriever
 
         folder = Path(self.settings.index_dir) / BM25_DIR
@@ -162,16 +161,18 @@ class Searcher:
         docs = self._docs
         metadata_filters = None
         if filters and filters.active():
-            allowed = [d for d, rec in docs.items() if filters.admits(rec)]
+            allowed = {d for d, rec in docs.items() if filters.admits(rec)}
             if not allowed:
                 return []
             metadata_filters = MetadataFilters(
-                filters=[MetadataFilter(key="doc_id", value=allowed, operator=FilterOperator.IN)]
+                filters=[MetadataFilter(key="doc_id", value=sorted(allowed), operator=FilterOperator.IN)]
             )
         retrievers = []
         depth = max(self.settings.candidate_k, k * 2)
         if mode in ("hybrid", "dense"):
-            retrievers.append(self._dense_index().as_retriever(similarity_top_k=depth, filters=metadata_filters))
+            retrievers.append(
+                self._dense_index().as_retriever(similarity_top_k=depth, filters=metadata_filters)
+            )
         if mode in ("hybrid", "bm25") and self._bm25 is not None:
             retrievers.append(self._bm25_retriever(depth, metadata_filters))
         if not retrievers:
@@ -185,20 +186,29 @@ class Searcher:
             nodes = retrievers[0].retrieve(bundle)
         else:
             fusion = QueryFusionRetriever(
-                retrievers, llm=MockLLM(), mode="reciprocal_rerank", similarity_top_k=depth, num_queries=1,
+                retrievers,
+                llm=MockLLM(),
+                mode="reciprocal_rerank",
+                similarity_top_k=depth,
+                num_queries=1,
                 use_async=False,
             )
             nodes = fusion.retrieve(bundle)
+        if metadata_filters is not None:  # bm25s returns masked-out documents with a zero score
+            nodes = [n for n in nodes if n.node.ref_doc_id in allowed]
         nodes = OverlapDeduplicator().postprocess_nodes(nodes)[:k]
         return [self._passage(n, rank) for rank, n in enumerate(nodes, start=1)]
 
     def _bm25_retriever(self, depth: int, metadata_filters):
+        """BM25 over the persisted index, the document filter applied as bm25s's weight mask."""
         from llama_index.retrievers.bm25 import BM25Retriever
 
         base = self._bm25
         n_docs = int(base.bm25.scores.get("num_docs", 0))
         return BM25Retriever(
-            existing_bm25=base.bm25, similarity_top_k=min(depth, n_docs), filters=metadata_filters,
+            existing_bm25=base.bm25,
+            similarity_top_k=min(depth, n_docs),
+            filters=metadata_filters,
         )
 
     def _passage(self, node: NodeWithScore, rank: int) -> Passage:

@@ -7,8 +7,9 @@ from collections import Counter
 from pathlib import Path
 
 from briefing.answer import Answerer
+from briefing.brief import Brief, Progress, make_brief
 from briefing.index import IndexReport, update_index
-from briefing.retrieve import Filters, Mode, Searcher
+from briefing.retrieve import Filters, Mode
 from briefing.settings import Settings, get_settings
 from briefing.types import Answer, Passage
 
@@ -94,9 +95,6 @@ def refresh(
         settings or get_settings(), origin, dry_run=dry_run, prune=prune, allow_hosts=allow_hosts or (),
         progress=progress,
     )
-
-
-from briefing.brief import Brief, Progress, make_brief  # noqa: E402  (appended with `brief` below)
 
 
 def brief(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 from docx import Document as DocxDocument
@@ -168,3 +170,20 @@ def test_cli_bad_input_is_one_line_and_exit_2(args, message):
 def test_cli_help_documents_exit_code_3():
     result = CliRunner().invoke(app, ["brief", "--help"])
     assert result.exit_code == 0 and "3 insufficient" in " ".join(result.output.split())
+
+
+def test_pdf_uses_the_regular_dejavu_cut_when_only_fonts_dejavu_core_is_installed(monkeypatch, tmp_path):
+    core = ["DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf", "DejaVuSans.ttf", "DejaVuSans-Bold.ttf"]
+    source = next((Path(d) for d in R.FONT_DIRS if all((Path(d) / f).is_file() for f in core)), None)
+    if source is None:
+        pytest.skip("needs the fonts-dejavu-core TTF files")
+    for name in core:
+        shutil.copy(source / name, tmp_path / name)
+    monkeypatch.setattr(R, "FONT_DIRS", (str(tmp_path),))
+    R._font_files.cache_clear()
+    try:
+        fonts = R._font_files()
+        assert fonts["serif"].name == "DejaVuSerif.ttf" and fonts["serifI"] == fonts["serif"]
+        assert pdf_pages(R.to_pdf(synthetic(), tmp_path / "b.pdf")) == 1
+    finally:
+        R._font_files.cache_clear()

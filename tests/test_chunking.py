@@ -19,8 +19,10 @@ def doc(text: str, title: str = "T") -> Document:
 
 SECTIONED = (
     "# Title\n\nIntro sentence one. Intro sentence two is a bit longer than the first.\n\n"
-    "## Obligations\n\n" + " ".join(f"Providers must do duty number {i} before the deadline." for i in range(40))
-    + "\n\n## Penalties\n\n" + " ".join(f"Fine level {i} applies to breach type {i}." for i in range(30))
+    "## Obligations\n\n"
+    + " ".join(f"Providers must do duty number {i} before the deadline." for i in range(40))
+    + "\n\n## Penalties\n\n"
+    + " ".join(f"Fine level {i} applies to breach type {i}." for i in range(30))
     + "\n\n- A bullet item without a full stop\n- Another bullet item\n"
 )
 
@@ -52,7 +54,11 @@ def test_headings_start_new_chunks_and_give_the_heading_path():
 
 
 def test_consecutive_chunks_of_a_section_overlap():
-    chunks = [c for c in chunk_document(doc(SECTIONED), words, size=60, overlap=12) if c.heading.endswith("Obligations")]
+    chunks = [
+        c
+        for c in chunk_document(doc(SECTIONED), words, size=60, overlap=12)
+        if c.heading.endswith("Obligations")
+    ]
     assert len(chunks) >= 2
     for first, second in zip(chunks, chunks[1:], strict=False):
         assert second.start < first.end, "the next chunk repeats the end of the previous one"
@@ -103,3 +109,9 @@ def test_a_wrapped_line_starting_with_a_number_does_not_split_a_sentence():
     units = [text[u.start : u.end] for u in split_units(text)]
     assert units[0] == "It meets the requirements: (1) human agency, (2) privacy and\n(3) accountability."
     assert "2. another item." in units
+
+
+def test_abbreviations_do_not_end_sentences():
+    text = "An interagency U.S. delegation went to Geneva. It met the PRC side under Art. 5 rules."
+    units = [text[u.start : u.end] for u in split_units(text)]
+    assert units == ["An interagency U.S. delegation went to Geneva.", "It met the PRC side under Art. 5 rules."]

@@ -16,21 +16,36 @@ runner = CliRunner()
 
 
 def test_ask_json(mini_settings):
-    result = runner.invoke(app, ["ask", "--index-dir", str(mini_settings.index_dir), "--json",
-                                 "Which chips did the October 2022 US export controls target?"])
+    result = runner.invoke(
+        app,
+        [
+            "ask",
+            "--index-dir",
+            str(mini_settings.index_dir),
+            "--json",
+            "Which chips did the October 2022 US export controls target?",
+        ],
+    )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["mode"] == "extractive" and data["citations"] and len(data["retrieved"]) >= 10
 
 
 def test_ask_jsonl_answers_in_order_and_reports_bad_lines(mini_settings):
-    lines = "\n".join([
-        json.dumps({"id": "a", "question": "What did the Bletchley Declaration say?"}),
-        "this is not json",
-        json.dumps({"id": "b", "question": "And where did the first talks take place?",
-                    "history": ["US-China government talks on AI risk"]}),
-        json.dumps({"id": "c", "question": ""}),
-    ])
+    lines = "\n".join(
+        [
+            json.dumps({"id": "a", "question": "What did the Bletchley Declaration say?"}),
+            "this is not json",
+            json.dumps(
+                {
+                    "id": "b",
+                    "question": "And where did the first talks take place?",
+                    "history": ["US-China government talks on AI risk"],
+                }
+            ),
+            json.dumps({"id": "c", "question": ""}),
+        ]
+    )
     result = runner.invoke(app, ["ask", "--index-dir", str(mini_settings.index_dir), "--jsonl"], input=lines)
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in result.stdout.splitlines()]
@@ -48,8 +63,18 @@ def test_stats_lists_documents_by_jurisdiction_and_topic(mini_settings):
 
 
 def test_search_json(mini_settings):
-    result = runner.invoke(app, ["search", "--index-dir", str(mini_settings.index_dir), "--json", "-k", "3",
-                                 "nuclear weapons human control"])
+    result = runner.invoke(
+        app,
+        [
+            "search",
+            "--index-dir",
+            str(mini_settings.index_dir),
+            "--json",
+            "-k",
+            "3",
+            "nuclear weapons human control",
+        ],
+    )
     rows = json.loads(result.stdout)
     assert len(rows) == 3 and "lima" in rows[0]["doc_id"]
 
@@ -70,8 +95,18 @@ def test_bad_input_is_a_one_line_error(mini_settings, args, message):
 
 def test_the_installed_script_reports_a_missing_index_in_one_line(tmp_path):
     proc = subprocess.run(
-        [sys.executable, "-m", "briefing.cli", "ask", "--index-dir", str(tmp_path / "none"), "What is the AI Act?"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "briefing.cli",
+            "ask",
+            "--index-dir",
+            str(tmp_path / "none"),
+            "What is the AI Act?",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "no index at" in proc.stderr and "Traceback" not in proc.stderr
@@ -79,7 +114,9 @@ def test_the_installed_script_reports_a_missing_index_in_one_line(tmp_path):
 
 
 def test_index_json_reports_what_it_did(mini_corpus, tmp_path):
-    result = runner.invoke(app, ["index", "--corpus", str(mini_corpus), "--index-dir", str(tmp_path / "i"), "--json"])
+    result = runner.invoke(
+        app, ["index", "--corpus", str(mini_corpus), "--index-dir", str(tmp_path / "i"), "--json"]
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["added"]) == 8 and report["chunks_embedded"] > 0

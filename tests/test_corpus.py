@@ -20,11 +20,20 @@ def write(root: Path, name: str, content: str | bytes) -> Path:
 
 
 def test_front_matter_fields_and_extra_metadata(tmp_path):
-    write(tmp_path, "eu/ai-act.md", "---\ntitle: The AI Act\ndate: 2024-08-01\npublisher: Desk\n"
-          "url: https://example.org/a\njurisdiction: [EU]\ntopics: [legislation]\nlicense: CC-BY\n---\n\n# Heading\n\nBody text here.\n")
+    write(
+        tmp_path,
+        "eu/ai-act.md",
+        "---\ntitle: The AI Act\ndate: 2024-08-01\npublisher: Desk\n"
+        "url: https://example.org/a\njurisdiction: [EU]\ntopics: [legislation]\nlicense: CC-BY\n---\n\n# Heading\n\nBody text here.\n",
+    )
     doc = load_corpus(tmp_path).documents[0]
     assert doc.doc_id == "eu/ai-act"
-    assert (doc.title, doc.date, doc.publisher, doc.url) == ("The AI Act", "2024-08-01", "Desk", "https://example.org/a")
+    assert (doc.title, doc.date, doc.publisher, doc.url) == (
+        "The AI Act",
+        "2024-08-01",
+        "Desk",
+        "https://example.org/a",
+    )
     assert doc.jurisdiction == ["EU"] and doc.topics == ["legislation"]
     assert doc.extra == {"license": "CC-BY"}
     assert doc.text.startswith("\n# Heading") and "---" not in doc.text
@@ -50,8 +59,12 @@ def test_missing_metadata_is_inferred_not_invented(tmp_path):
 
 def test_html_file_is_reduced_to_its_main_text(tmp_path):
     body = " ".join(["The ministry published new rules on the labelling of synthetic content."] * 6)
-    write(tmp_path, "page.html", f"<html><head><title>Labelling rules</title></head><body><nav>Menu</nav>"
-          f"<article><h1>Labelling rules</h1><p>{body}</p><p>{body}</p></article></body></html>")
+    write(
+        tmp_path,
+        "page.html",
+        f"<html><head><title>Labelling rules</title></head><body><nav>Menu</nav>"
+        f"<article><h1>Labelling rules</h1><p>{body}</p><p>{body}</p></article></body></html>",
+    )
     doc = load_corpus(tmp_path).documents[0]
     assert doc.doc_id == "page" and "labelling of synthetic content" in doc.text
     assert doc.title == "Labelling rules"

@@ -26,7 +26,11 @@ def store_ids(settings) -> tuple[set[str], set[str], set[str]]:
         manifest.close()
     in_chroma = set(get_collection(settings).get(include=[])["ids"])
     corpus = Path(settings.index_dir) / "bm25" / "corpus.jsonl"
-    in_bm25 = {json.loads(line)["node_id"] for line in corpus.read_text().splitlines()} if corpus.exists() else set()
+    in_bm25 = (
+        {json.loads(line)["node_id"] for line in corpus.read_text().splitlines()}
+        if corpus.exists()
+        else set()
+    )
     return in_manifest, in_chroma, in_bm25
 
 
@@ -50,7 +54,9 @@ def test_add_change_delete_and_no_change(small):
     assert len(again.unchanged) == 2
 
     path = corpus / "us-colorado-ai-act-sb24-205.md"
-    path.write_text(path.read_text() + "\n\nA new closing paragraph about the attorney general's rulemaking.\n")
+    path.write_text(
+        path.read_text() + "\n\nA new closing paragraph about the attorney general's rulemaking.\n"
+    )
     shutil.copy(ARTICLES / "intl-oecd-ai-principles.md", corpus / "intl-oecd-ai-principles.md")
     (corpus / "eu-ai-act-penalties-and-fines.md").unlink()
     (corpus / "broken.md").write_text("---\ntitle: [oops\n---\nText\n")
@@ -62,7 +68,10 @@ def test_add_change_delete_and_no_change(small):
 
     manifest_ids, chroma_ids, bm25_ids = store_ids(small)
     assert manifest_ids == chroma_ids == bm25_ids
-    assert {i.split("#")[0] for i in manifest_ids} == {"us-colorado-ai-act-sb24-205", "intl-oecd-ai-principles"}
+    assert {i.split("#")[0] for i in manifest_ids} == {
+        "us-colorado-ai-act-sb24-205",
+        "intl-oecd-ai-principles",
+    }
 
 
 def test_reconcile_repairs_vectors_lost_from_chroma(small):
@@ -72,7 +81,9 @@ def test_reconcile_repairs_vectors_lost_from_chroma(small):
     collection = get_collection(small)
     lost = collection.get(include=[])["ids"][:3]
     collection.delete(ids=lost)
-    collection.upsert(ids=["ghost#0"], embeddings=[[0.1] * 384], documents=["ghost"], metadatas=[{"doc_id": "ghost"}])
+    collection.upsert(
+        ids=["ghost#0"], embeddings=[[0.1] * 384], documents=["ghost"], metadatas=[{"doc_id": "ghost"}]
+    )
     report = update_index(small, progress=False)
     assert report.repaired == 4 and report.chunks_embedded == 0
     manifest_ids, chroma_ids, _ = store_ids(small)
@@ -101,7 +112,7 @@ def test_chunk_metadata_and_offsets_point_into_the_source(mini_settings):
         assert rec.title.startswith("EU AI Act penalties") and rec.jurisdiction == ["EU"] and rec.date
         text = manifest.document_text(rec.doc_id)
         source = (ARTICLES / "eu-ai-act-penalties-and-fines.md").read_text(encoding="utf-8")
-        for chunk_id, doc_id, start, end, heading, chunk_text, _ in manifest.chunks([rec.doc_id]):
+        for chunk_id, doc_id, start, end, _heading, chunk_text, _ in manifest.chunks([rec.doc_id]):
             assert chunk_text == text[start:end] and chunk_text in source
             assert chunk_id.startswith(doc_id + "#")
     finally:

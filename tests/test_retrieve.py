@@ -13,7 +13,9 @@ GENEVA = "articles/cn-us-china-geneva-ai-talks-and-un-resolutions-2024"
 @pytest.mark.slow
 @pytest.mark.parametrize("mode", ["hybrid", "dense", "bm25"])
 def test_each_mode_finds_the_geneva_talks(mini_engine, mode):
-    passages = mini_engine.searcher.search("first intergovernmental talks between the US and China on AI risk in Geneva", mode=mode)
+    passages = mini_engine.searcher.search(
+        "first intergovernmental talks between the US and China on AI risk in Geneva", mode=mode
+    )
     assert passages[0].doc_id == GENEVA or GENEVA in [p.doc_id for p in passages[:3]]
     assert [p.rank for p in passages] == list(range(1, len(passages) + 1))
 
@@ -38,13 +40,18 @@ def test_filters_by_jurisdiction_date_publisher_and_doc(mini_engine):
     old = search("AI talks", filters=Filters(until="2023-12-31"))
     assert old and all(docs[p.doc_id].date <= "2023-12-31" for p in old)
     assert search("AI talks", filters=Filters(publisher=["Nobody"])) == []
-    only = search("anything about AI", filters=Filters(doc_ids=[GENEVA]))
-    assert only and {p.doc_id for p in only} == {GENEVA}
+    for mode in ("hybrid", "dense", "bm25"):
+        only = search("anything about AI and export controls", filters=Filters(doc_ids=[GENEVA]), mode=mode)
+        assert only and {p.doc_id for p in only} == {GENEVA}, mode
 
 
 def _node(node_id: str, doc: str, start: int, end: int, text: str, score: float) -> NodeWithScore:
-    node = TextNode(id_=node_id, text=text, metadata={"start": start, "end": end},
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)})
+    node = TextNode(
+        id_=node_id,
+        text=text,
+        metadata={"start": start, "end": end},
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc)},
+    )
     return NodeWithScore(node=node, score=score)
 
 
