@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+# Importing the settings first sets the offline and quiet defaults (HF_HUB_OFFLINE, TQDM_DISABLE)
+# before any library that reads them is imported.
+from briefing import settings as _settings  # noqa: F401
+
 __all__ = ["ask", "brief", "index", "refresh", "search", "stats"]
 
 

@@ -19,7 +19,9 @@ MIN_SECTION_TOKENS = 60  # a smaller chunk runs on into the next section instead
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _UNIT_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,3}\)\s|\|)")  # | table row
-_ABBREVIATION = re.compile(r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|e\.g|i\.e|No|Nos|Art|Arts|Sec|para|paras|Dr|Mr|Ms|Mrs|St|vs|cf)\.)$")
+_ABBREVIATION = re.compile(
+    r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|e\.g|i\.e|No|Nos|Art|Arts|Sec|para|paras|Dr|Mr|Ms|Mrs|St|vs|cf)\.)$"
+)
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[ \t]*\n|\Z)", flags=re.S)
 
 
@@ -31,6 +33,7 @@ class _Unit:
     end: int
     heading: str
     tokens: int = 0
+    is_heading: bool = False  # a heading line: counted in a chunk's size, never a sentence
 
 
 def sentence_spans(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -57,6 +60,7 @@ def split_units(text: str) -> list[_Unit]:
             if heading and (units or not _only_headings_follow(text, end)):
                 level = len(heading.group(1))
                 path = [(lvl, h) for lvl, h in path if lvl < level] + [(level, heading.group(2))]
+                units.append(_Unit(start, end, " › ".join(h for _, h in path[-2:]), is_heading=True))
                 continue
             label = " › ".join(h for _, h in path[-2:])
             units += [_Unit(s, e, label) for s, e in sentence_spans(line, start)]
@@ -106,14 +110,26 @@ def chunk_document(
     current: list[_Unit] = []
     for unit in units:
         used = sum(u.tokens for u in current)
-        new_section = current and unit.heading != current[-1].heading and used >= MIN_SECTION_TOKENS
+        new_section = (
+            current
+            and (unit.is_heading or unit.heading != current[-1].heading)
+            and used >= MIN_SECTION_TOKENS
+        )
         if current and (new_section or used + unit.tokens > size):
             chunks.append(current)
             current = [] if new_section else _tail(current, overlap, size - unit.tokens)
         current.append(unit)
     if current:
         chunks.append(current)
-    return [_make_chunk(doc, i, group) for i, group in enumerate(chunks)]
+    groups = [_trim_headings(group) for group in chunks]
+    return [_make_chunk(doc, i, group) for i, group in enumerate(g for g in groups if g)]
+
+
+def _trim_headings(units: list[_Unit]) -> list[_Unit]:
+    """A chunk does not end on a heading (it belongs to the next chunk) and holds a sentence."""
+    while units and units[-1].is_heading:
+        units = units[:-1]
+    return units if any(not u.is_heading for u in units) else []
 
 
 def _fit_units(text: str, units: list[_Unit], count_tokens: TokenCounter, size: int) -> list[_Unit]:
@@ -125,13 +141,26 @@ def _fit_units(text: str, units: list[_Unit], count_tokens: TokenCounter, size: 
         if unit.tokens <= size:
             out.append(unit)
             continue
-        words = list(re.finditer(r"\S+", text[unit.start : unit.end]))
-        per_piece = max(1, int(len(words) * size / unit.tokens * 0.9))
-        for i in range(0, len(words), per_piece):
-            piece = words[i : i + per_piece]
-            start, end = unit.start + piece[0].start(), unit.start + piece[-1].end()
-            out.append(_Unit(start, end, unit.heading, count_tokens([text[start:end]])[0]))
+        out += _split_unit(text, unit, count_tokens, size)
     return out
+
+
+def _split_unit(text: str, unit: _Unit, count_tokens: TokenCounter, size: int) -> list[_Unit]:
+    """Halve an overlong unit at a word boundary (or mid-word if it has none) until pieces fit."""
+    if unit.tokens <= size or unit.end - unit.start < 2:
+        return [unit]
+    piece = text[unit.start : unit.end]
+    middle = len(piece) // 2
+    cut = piece.rfind(" ", 0, middle) if " " in piece[:middle] else piece.find(" ", middle)
+    cut = cut if cut > 0 else middle
+    halves = []
+    for start, end in ((unit.start, unit.start + cut), (unit.start + cut, unit.end)):
+        start, end = _strip(text, start, end)
+        if end > start:
+            halves.append(
+                _Unit(start, end, unit.heading, count_tokens([text[start:end]])[0], unit.is_heading)
+            )
+    return [p for half in halves for p in _split_unit(text, half, count_tokens, size)]
 
 
 def _tail(units: list[_Unit], overlap: int, room: int) -> list[_Unit]:
@@ -152,8 +181,8 @@ def _make_chunk(doc: Document, index: int, units: list[_Unit]) -> Chunk:
         text=doc.text[start:end],
         start=start,
         end=end,
-        heading=units[0].heading,
-        sentences=[Sentence(u.start, u.end, doc.text[u.start : u.end]) for u in units],
+        heading=next(u.heading for u in units if not u.is_heading),
+        sentences=[Sentence(u.start, u.end, doc.text[u.start : u.end]) for u in units if not u.is_heading],
         n_tokens=sum(u.tokens for u in units),
     )
 

@@ -20,12 +20,22 @@ app = typer.Typer(
 out = Console()
 err = Console(stderr=True)
 
-CorpusOpt = Annotated[Path | None, typer.Option("--corpus", help="Corpus folder (default: BRIEFING_CORPUS_DIR, else corpus/).")]
-IndexOpt = Annotated[Path | None, typer.Option("--index-dir", help="Index folder (default: BRIEFING_INDEX_DIR, else index/).")]
+CorpusOpt = Annotated[
+    Path | None, typer.Option("--corpus", help="Corpus folder (default: BRIEFING_CORPUS_DIR, else corpus/).")
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index-dir", help="Index folder (default: BRIEFING_INDEX_DIR, else index/).")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
-JurOpt = Annotated[list[str] | None, typer.Option("--jurisdiction", "-j", help="Only these jurisdictions (repeatable).")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Only documents dated on or after this ISO date.")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Only documents dated on or before this ISO date.")]
+JurOpt = Annotated[
+    list[str] | None, typer.Option("--jurisdiction", "-j", help="Only these jurisdictions (repeatable).")
+]
+SinceOpt = Annotated[
+    str | None, typer.Option("--since", help="Only documents dated on or after this ISO date.")
+]
+UntilOpt = Annotated[
+    str | None, typer.Option("--until", help="Only documents dated on or before this ISO date.")
+]
 PubOpt = Annotated[list[str] | None, typer.Option("--publisher", help="Only these publishers (repeatable).")]
 
 
@@ -90,20 +100,32 @@ def search(
     index_dir: IndexOpt = None,
     k: Annotated[int, typer.Option("-k", help="How many passages.")] = 10,
     mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
-    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    jurisdiction: JurOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    publisher: PubOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Show the passages that retrieval ranks highest for a query."""
     if mode not in ("hybrid", "dense", "bm25"):
         fail("--mode must be hybrid, dense or bm25")
     settings = _settings(index_dir=index_dir)
-    passages = _call(lambda s: s.search(query, k=k, filters=_filters(jurisdiction, since, until, publisher),
-                                         mode=mode, settings=settings))
+    passages = _call(
+        lambda s: s.search(
+            query, k=k, filters=_filters(jurisdiction, since, until, publisher), mode=mode, settings=settings
+        )
+    )
     if json_out:
-        print(json.dumps([p.summary() | {"rank": p.rank, "title": p.meta.get("title")} for p in passages], indent=2))
+        print(
+            json.dumps(
+                [p.summary() | {"rank": p.rank, "title": p.meta.get("title")} for p in passages], indent=2
+            )
+        )
         return
     for p in passages:
-        out.print(f"[bold]{p.rank}. {p.meta.get('title')}[/bold] ({p.doc_id}, {p.meta.get('date') or 'date unknown'})")
+        out.print(
+            f"[bold]{p.rank}. {p.meta.get('title')}[/bold] ({p.doc_id}, {p.meta.get('date') or 'date unknown'})"
+        )
         out.print("   " + " ".join(p.text.split())[:300] + "…", highlight=False)
 
 
@@ -111,10 +133,17 @@ def search(
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
     index_dir: IndexOpt = None,
-    history: Annotated[list[str] | None, typer.Option("--history", help="An earlier user turn (repeatable).")] = None,
-    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    history: Annotated[
+        list[str] | None, typer.Option("--history", help="An earlier user turn (repeatable).")
+    ] = None,
+    jurisdiction: JurOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    publisher: PubOpt = None,
     json_out: JsonOpt = False,
-    jsonl: Annotated[bool, typer.Option("--jsonl", help="Read JSON lines {id, question, history} on stdin.")] = False,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Read JSON lines {id, question, history} on stdin.")
+    ] = False,
 ) -> None:
     """Answer a question with cited sentences from the corpus (or say the corpus does not cover it)."""
     settings = _settings(index_dir=index_dir)
@@ -133,8 +162,11 @@ def ask(
     out.print(answer.answer, highlight=False)
     out.print()
     for c in answer.citations:
-        out.print(f"[{c.n}] {c.title} — {c.publisher or 'unknown publisher'}, {c.date or 'date unknown'}"
-                  + (f" <{c.url}>" if c.url else ""), highlight=False)
+        out.print(
+            f"[{c.n}] {c.title} — {c.publisher or 'unknown publisher'}, {c.date or 'date unknown'}"
+            + (f" <{c.url}>" if c.url else ""),
+            highlight=False,
+        )
     out.print(f"[dim]{answer.mode} · {answer.latency_ms:.0f} ms[/dim]")
 
 
@@ -150,8 +182,11 @@ def _ask_jsonl(settings, filters) -> None:
             print(json.dumps({"id": None, "line": n, "error": f"bad JSON line: {exc}"}), flush=True)
             continue
         history = item.get("history") if isinstance(item.get("history"), list) else None
-        answer = _call(lambda s, i=item, h=history: s.ask(i.get("question"), history=h, filters=filters,
-                                                          settings=settings, qid=i.get("id")))
+        answer = _call(
+            lambda s, i=item, h=history: s.ask(
+                i.get("question"), history=h, filters=filters, settings=settings, qid=i.get("id")
+            )
+        )
         print(json.dumps(answer.to_json(), ensure_ascii=False), flush=True)
 
 
@@ -163,8 +198,10 @@ def stats(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
     if json_out:
         print(json.dumps(info, indent=2))
         return
-    out.print(f"[bold]{info['documents']} documents, {info['chunks']} chunks[/bold] in {info['index_dir']}"
-              f" (last indexed {info['last_indexed']})")
+    out.print(
+        f"[bold]{info['documents']} documents, {info['chunks']} chunks[/bold] in {info['index_dir']}"
+        f" (last indexed {info['last_indexed']})"
+    )
     for key in ("by_jurisdiction", "by_topic", "by_publisher"):
         table = Table(key.replace("by_", "by "), "documents")
         for name, count in info[key].items():
@@ -188,12 +225,16 @@ def _call(fn):
 @app.command("eval")
 def evaluate(
     corpus: CorpusOpt = None,
-    questions: Annotated[Path, typer.Option(help="Question set (JSON lines, see shared/eval/README.md).")] = Path(
-        "../shared/eval/dev-questions.jsonl"),
-    briefs: Annotated[Path | None, typer.Option(help="Brief topics (JSON lines) to score must_cover.")] = None,
+    questions: Annotated[
+        Path, typer.Option(help="Question set (JSON lines, see shared/eval/README.md).")
+    ] = Path("../shared/eval/dev-questions.jsonl"),
+    briefs: Annotated[
+        Path | None, typer.Option(help="Brief topics (JSON lines) to score must_cover.")
+    ] = None,
     index_dir: IndexOpt = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JSON results.")] = Path(
-        "eval-results/dev.json"),
+        "eval-results/dev.json"
+    ),
 ) -> None:
     """Index a corpus and score retrieval (dense, BM25, hybrid), answers and briefs on a question set."""
     from briefing.evaluate import run_eval
@@ -258,7 +299,11 @@ def refresh(
     settings = _settings(corpus, index_dir)
     try:
         report = run_refresh(
-            settings, origin=origin, dry_run=dry_run, prune=prune, allow_hosts=allow_host,
+            settings,
+            origin=origin,
+            dry_run=dry_run,
+            prune=prune,
+            allow_hosts=allow_host,
             progress=not json_out,
         )
     except Exception as exc:
@@ -305,7 +350,10 @@ def serve(
 def brief(
     topic: Annotated[str, typer.Argument(help="What the brief is about.")],
     index_dir: IndexOpt = None,
-    jurisdiction: JurOpt = None, since: SinceOpt = None, until: UntilOpt = None, publisher: PubOpt = None,
+    jurisdiction: JurOpt = None,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    publisher: PubOpt = None,
     fmt: Annotated[
         str | None, typer.Option("--format", "-f", help="md, pdf, docx or html (default: -o suffix, or md).")
     ] = None,

@@ -83,7 +83,9 @@ def _cached_query(model: str, backend: str, batch_size: int, cache_dir: str, tex
 def _tokenizer(model: str):
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(model, local_files_only=True)
+    tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
+    tokenizer.model_max_length = 1_000_000  # we count whole texts; the model input is truncated elsewhere
+    return tokenizer
 
 
 def token_counter(settings: Settings):

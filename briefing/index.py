@@ -155,7 +155,7 @@ def index_document(settings: Settings, manifest: Manifest, doc: Document, report
     size = max(32, min(settings.chunk_size, MODEL_MAX_TOKENS - head_tokens))
     chunks = chunk_document(doc, count, size=size, overlap=min(settings.chunk_overlap, size // 3))
     spans = sorted({(s.start, s.end) for c in chunks for s in c.sentences})
-    chunk_vecs = embed_texts(settings, [embed_text(doc.title, c.heading, c.text) for c in chunks])
+    chunk_vecs = embed_texts(settings, [_fitting_embed_text(doc, c, count) for c in chunks])
     sentence_vecs = embed_texts(settings, [doc.text[s:e] for s, e in spans])
     store = vectorstore.get_vector_store(settings)
     store.delete(doc.doc_id)
@@ -164,6 +164,12 @@ def index_document(settings: Settings, manifest: Manifest, doc: Document, report
     manifest.put(doc, chunks, chunk_vecs, spans, sentence_vecs)
     report.chunks_embedded += len(chunks)
     report.tokens_embedded += sum(c.n_tokens for c in chunks)
+
+
+def _fitting_embed_text(doc: Document, chunk: Chunk, count) -> str:
+    """Title and heading before the chunk text, shortened to title only if they would not fit."""
+    text = embed_text(doc.title, chunk.heading, chunk.text)
+    return text if count([text])[0] <= MODEL_MAX_TOKENS else embed_text(doc.title, "", chunk.text)
 
 
 def delete_document(settings: Settings, manifest: Manifest, doc_id: str) -> None:

@@ -48,7 +48,10 @@ def index(settings: Settings | None = None, progress: bool = False) -> IndexRepo
 
 
 def search(
-    query: str, k: int | None = None, filters: Filters | None = None, mode: Mode = "hybrid",
+    query: str,
+    k: int | None = None,
+    filters: Filters | None = None,
+    mode: Mode = "hybrid",
     settings: Settings | None = None,
 ) -> list[Passage]:
     """Ranked passages for a query."""
@@ -56,8 +59,11 @@ def search(
 
 
 def ask(
-    question: str, history: list[str] | None = None, filters: Filters | None = None,
-    settings: Settings | None = None, qid: str | None = None,
+    question: str,
+    history: list[str] | None = None,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+    qid: str | None = None,
 ) -> Answer:
     """A cited answer (or an abstention) to a question, using earlier turns for follow-ups."""
     return engine(settings).ask(question, history=history, filters=filters, qid=qid)
@@ -72,7 +78,9 @@ def stats(settings: Settings | None = None) -> dict:
         "index_dir": str(Path(settings.index_dir)),
         "documents": len(docs),
         "chunks": sum(d.n_chunks for d in docs.values()),
-        "by_jurisdiction": dict(Counter(j for d in docs.values() for j in d.jurisdiction or ["(none)"]).most_common()),
+        "by_jurisdiction": dict(
+            Counter(j for d in docs.values() for j in d.jurisdiction or ["(none)"]).most_common()
+        ),
         "by_topic": dict(Counter(t for d in docs.values() for t in d.topics or ["(none)"]).most_common()),
         "by_publisher": dict(Counter(d.publisher or "(unknown)" for d in docs.values()).most_common()),
         "last_indexed": max((d.indexed_at for d in docs.values()), default=None),
@@ -82,8 +90,12 @@ def stats(settings: Settings | None = None) -> dict:
 
 
 def refresh(
-    settings: Settings | None = None, origin: str | None = None, dry_run: bool = False, prune: bool = False,
-    allow_hosts: list[str] | None = None, progress: bool = False,
+    settings: Settings | None = None,
+    origin: str | None = None,
+    dry_run: bool = False,
+    prune: bool = False,
+    allow_hosts: list[str] | None = None,
+    progress: bool = False,
 ):
     """Bring the corpus up to date from its sources (or from `origin`), then update the index.
 
@@ -92,13 +104,19 @@ def refresh(
     from briefing.refresh import run_refresh
 
     return run_refresh(
-        settings or get_settings(), origin, dry_run=dry_run, prune=prune, allow_hosts=allow_hosts or (),
+        settings or get_settings(),
+        origin,
+        dry_run=dry_run,
+        prune=prune,
+        allow_hosts=allow_hosts or (),
         progress=progress,
     )
 
 
 def brief(
-    topic: str, filters: Filters | None = None, settings: Settings | None = None,
+    topic: str,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
     progress: Progress | None = None,
 ) -> Brief:
     """A one-page brief on a topic, every sentence cited; ValueError when the topic is unusable."""

@@ -17,6 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("TQDM_DISABLE", "1")  # libraries' tqdm bars (bm25s, transformers); ours use rich
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def _bundled_model() -> str:

@@ -114,4 +114,7 @@ def test_a_wrapped_line_starting_with_a_number_does_not_split_a_sentence():
 def test_abbreviations_do_not_end_sentences():
     text = "An interagency U.S. delegation went to Geneva. It met the PRC side under Art. 5 rules."
     units = [text[u.start : u.end] for u in split_units(text)]
-    assert units == ["An interagency U.S. delegation went to Geneva.", "It met the PRC side under Art. 5 rules."]
+    assert units == [
+        "An interagency U.S. delegation went to Geneva.",
+        "It met the PRC side under Art. 5 rules.",
+    ]
