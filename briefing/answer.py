@@ -318,28 +318,11 @@ class Answerer:
         return out
 
     def _abstain(self, question: str, query: str, passages: list[Passage]) -> Answer:
-        related = passages[:3]
-        lines = [
+        message = (
             f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."
-        ]
-        citations = [
-            Citation(
-                i,
-                p.doc_id,
-                p.meta.get("title") or p.doc_id,
-                p.meta.get("publisher"),
-                p.meta.get("date"),
-                p.meta.get("url"),
-                p.text,
-                "",
-                p.chunk_id,
-                p.meta.get("jurisdiction") or [],
-            )
-            for i, p in enumerate(related, start=1)
-        ]
-        return Answer(
-            question, " ".join(lines), True, "extractive", citations, passages, standalone_question=query
         )
+        citations = [Citation.from_passage(i, p, "") for i, p in enumerate(passages[:3], start=1)]
+        return Answer(question, message, True, "extractive", citations, passages, standalone_question=query)
 
 
 NUMERIC_QUESTION = re.compile(
@@ -527,18 +510,5 @@ def render(chosen: list[Candidate]) -> tuple[str, list[Citation]]:
         group = sorted((c for c in chosen if c.passage.chunk_id == chunk_id), key=lambda c: c.start)
         p = group[0].passage
         paragraphs.append(" ".join(f"{c.text} [{n}]" for c in group))
-        citations.append(
-            Citation(
-                n,
-                p.doc_id,
-                p.meta.get("title") or p.doc_id,
-                p.meta.get("publisher"),
-                p.meta.get("date"),
-                p.meta.get("url"),
-                p.text,
-                " … ".join(c.text for c in group),
-                p.chunk_id,
-                p.meta.get("jurisdiction") or [],
-            )
-        )
+        citations.append(Citation.from_passage(n, p, " … ".join(c.text for c in group)))
     return "\n\n".join(paragraphs), citations

@@ -92,6 +92,23 @@ class Citation:
     chunk_id: str = ""
     jurisdiction: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_passage(cls, n: int, passage: Passage, quote: str) -> Citation:
+        """Citation [n] of a passage, with the sentence(s) quoted from it."""
+        meta = passage.meta
+        return cls(
+            n,
+            passage.doc_id,
+            meta.get("title") or passage.doc_id,
+            meta.get("publisher"),
+            meta.get("date"),
+            meta.get("url"),
+            passage.text,
+            quote,
+            passage.chunk_id,
+            meta.get("jurisdiction") or [],
+        )
+
 
 @dataclass
 class Answer:

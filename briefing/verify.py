@@ -531,20 +531,7 @@ class Assembler:
             ev = self.evidence[given - 1]
             p = ev.passage
             quote = " … ".join(sorted(self.quotes.get(given, []), key=ev.sentences.index))
-            out.append(
-                Citation(
-                    shown,
-                    p.doc_id,
-                    p.meta.get("title") or p.doc_id,
-                    p.meta.get("publisher"),
-                    p.meta.get("date"),
-                    p.meta.get("url"),
-                    p.text,
-                    quote,
-                    p.chunk_id,
-                    p.meta.get("jurisdiction") or [],
-                )
-            )
+            out.append(Citation.from_passage(shown, p, quote))
         return out
 
 
