@@ -313,7 +313,7 @@ class Answerer:
                 + 0.5 * sum(weight[t] for t in context_terms & words)
             ) / total
             prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
-            score = 0.6 * sim + 0.3 * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
+            score = W_SIM * sim + W_OVERLAP * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
             out.append(Candidate(passage, start, end, sentence, vec, score, sim))
         return out
 
@@ -325,6 +325,7 @@ class Answerer:
         return Answer(question, message, True, "extractive", citations, passages, standalone_question=query)
 
 
+W_SIM, W_OVERLAP = 0.6, 0.3  # calibrated on the dev set
 NUMERIC_QUESTION = re.compile(
     r"\b(when|what date|which date|how (long|many|much|big|quickly|soon|large|high)|by when|deadline|"
     r"what (level|threshold|amount|percentage|share|fine)|biggest fine|maximum)\b",
@@ -344,8 +345,8 @@ def form_adjustment(sentence: str, wants_number: bool) -> float:
     adjustment = -0.15 if capitalised > 0.6 and len(words) > 3 else 0.0
     if len(words) > 60:
         adjustment -= 0.05
-    if re.match(r"(?:He|She|It|They|This|These|Those|That|Such)\b", sentence):
-        adjustment -= 0.05  # a dangling pronoun reads badly out of its context
+    if re.match(r"(?:He|She|It|They|This|These|Those|That|Such|And|So|But|Yesterday)\b", sentence):
+        adjustment -= 0.05  # a dangling pronoun or a spoken "And so" reads badly out of its context
     if wants_number and NUMBER.search(sentence):
         adjustment += 0.06
     return adjustment
