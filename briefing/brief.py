@@ -36,7 +36,7 @@ WEIGHTS = {  # how a sentence is ranked in a section (each signal is about 0..1)
     "topic": 0.5,  # its score against the topic (see `relevance`)
     "centrality": 0.3,  # how much it echoes the other on-topic evidence
     "specificity": 0.3,  # names, figures and dates rather than generalities
-    "focus": 0.2,  # how focused on the topic its document is
+    "focus": 0.5,  # how focused on the topic its document is (0.2 → 0.5: dev must_cover 0.65 → 0.68)
     "length": -0.3,  # per 50 words: shorter sentences leave room for more facts on the page
     "concepts": 0.6,  # the new concepts it adds to the brief (see `Concepts`)
 }
