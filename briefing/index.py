@@ -80,22 +80,15 @@ def index_lock(settings: Settings) -> Iterator[None]:
         lock.release()
 
 
-def update_index(
-    settings: Settings,
-    documents: list[Document] | None = None,
-    progress: bool = True,
-    remove_missing: bool = True,
-    locked: bool = False,
-) -> IndexReport:
-    """Bring the index in line with the corpus folder (or with `documents` when given).
+def update_index(settings: Settings, progress: bool = True, locked: bool = False) -> IndexReport:
+    """Bring the index in line with the corpus folder: add, replace and remove documents.
 
     `locked`: the caller already holds `index_lock` (a refresh holds it across fetching and indexing).
     """
     started = time.perf_counter()
     report = IndexReport()
-    if documents is None:
-        loaded = load_corpus(Path(settings.corpus_dir), settings.max_file_mb)
-        documents, report.skipped = loaded.documents, loaded.skipped
+    loaded = load_corpus(Path(settings.corpus_dir), settings.max_file_mb)
+    documents, report.skipped = loaded.documents, loaded.skipped
     with nullcontext() if locked else index_lock(settings):
         manifest = Manifest(manifest_path(settings))
         try:
@@ -107,8 +100,9 @@ def update_index(
                 for d in documents
                 if d.doc_id not in known or known[d.doc_id].content_hash != d.content_hash
             ]
-            report.unchanged = [d.doc_id for d in documents if d not in todo]
-            gone = sorted(set(known) - {d.doc_id for d in documents}) if remove_missing else []
+            changed = {d.doc_id for d in todo}
+            report.unchanged = [d.doc_id for d in documents if d.doc_id not in changed]
+            gone = sorted(set(known) - {d.doc_id for d in documents})
             for doc_id in gone:
                 delete_document(settings, manifest, doc_id)
                 report.removed.append(doc_id)
@@ -278,17 +272,3 @@ def ensure_bm25(settings: Settings, manifest: Manifest) -> bool:
     tmp.rename(target)
     shutil.rmtree(old, ignore_errors=True)
     return True
-
-
-def index_is_stale(settings: Settings) -> bool:
-    """True when the corpus folder differs from what the manifest holds (used by `make run`)."""
-    path = manifest_path(settings)
-    if not path.exists():
-        return True
-    loaded = load_corpus(Path(settings.corpus_dir), settings.max_file_mb)
-    manifest = Manifest(path)
-    try:
-        known = {k: v.content_hash for k, v in manifest.documents().items()}
-    finally:
-        manifest.close()
-    return known != {d.doc_id: d.content_hash for d in loaded.documents}

@@ -22,18 +22,6 @@ class Document:
     path: str = ""
     content_hash: str = ""
 
-    def meta(self) -> dict[str, Any]:
-        """The metadata shown with citations."""
-        return {
-            "doc_id": self.doc_id,
-            "title": self.title,
-            "date": self.date,
-            "publisher": self.publisher,
-            "url": self.url,
-            "jurisdiction": self.jurisdiction,
-            "topics": self.topics,
-        }
-
 
 @dataclass
 class Sentence:

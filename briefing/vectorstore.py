@@ -36,8 +36,3 @@ def get_vector_store(settings: Settings):
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     return ChromaVectorStore(chroma_collection=get_collection(settings))
-
-
-def describe(settings: Settings) -> str:
-    """Where the vectors live, for reports."""
-    return settings.chroma_url or f"{settings.index_dir}/chroma (embedded)"
