@@ -269,7 +269,7 @@ class Answerer:
         if not passages:
             return self._abstain(question, query, passages)
         q_vec = embed_query(self.settings, query)
-        candidates = self.candidates(passages[:8], query, q_vec, question=question)
+        candidates = self.candidates(passages, query, q_vec, question=question)
         weak = not candidates or max(c.score for c in candidates) < self.settings.abstain_threshold
         if weak or missing_entities(question, passages):
             return self._abstain(question, query, passages)
