@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import statistics
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from briefing.answer import standalone_question
@@ -114,10 +114,6 @@ def brief_coverage(text: str, must_cover: list[list[str]]) -> float:
     """Share of a topic's groups hit by the brief's text."""
     norm = normalise(text)
     return _mean([any(normalise(alt) in norm for alt in group) for group in must_cover])
-
-
-def run_answers(ask: Callable[[dict], Answer], questions: list[dict]) -> list[Answer]:
-    return [ask(q) for q in questions]
 
 
 def _mean(values: list) -> float:

@@ -22,21 +22,14 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
+from ui.screenshots import ARGS  # the same Chromium flags as the README screenshots
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARTICLES = Path(__file__).resolve().parents[1] / "corpus" / "articles"
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
-]
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
 ]
 FINES = "What are the maximum fines under the EU AI Act?"
 XSS_ARTICLE = """---
