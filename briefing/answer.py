@@ -184,6 +184,9 @@ class Candidate:
     vector: np.ndarray
     score: float = 0.0
     similarity: float = 0.0
+    opens_list: bool = False  # ends with a colon, or a colon and a line break lead into items
+    is_item: bool = False  # starts with a list mark (bullet, "> ", "1.", "(a)")
+    is_note: bool = False  # starts with a bare number line: a footnote of PDF-derived text
 
 
 def terms(text: str) -> set[str]:
@@ -274,6 +277,7 @@ class Answerer:
         if weak or missing_entities(question, passages):
             return self._abstain(question, query, passages)
         chosen = select(candidates, self.settings.answer_max_words)
+        chosen = with_answer_form(chosen, candidates, answer_forms(question), self.settings.answer_max_words)
         text, citations = render(chosen)
         return Answer(question, text, False, "extractive", citations, passages, standalone_question=query)
 
@@ -290,8 +294,9 @@ class Answerer:
         own_terms = terms(question) if question and question != query else terms(query)
         context_terms = terms(query) - own_terms
         own_vec = embed_query(self.settings, question) if question and question != query else q_vec
-        wants_number = bool(NUMERIC_QUESTION.search(question or query))
-        pool: list[tuple[Passage, int, int, str, np.ndarray, set[str]]] = []
+        forms = answer_forms(question or query)
+        asked = own_terms | context_terms
+        pool: list[tuple[Passage, int, int, str, np.ndarray, set[str], str]] = []
         for passage in passages:
             text = self.searcher.manifest.document_text(passage.doc_id) or ""
             for start, end, vec in self.searcher.manifest.sentences(
@@ -299,22 +304,26 @@ class Answerer:
             ):
                 sentence = clean(text[start:end])
                 if usable(text[start:end], sentence):
-                    pool.append((passage, start, end, sentence, vec, terms(sentence)))
+                    pool.append((passage, start, end, sentence, vec, terms(sentence), text[start:end]))
         # Question terms that few candidate sentences share (a rare name, "crawler") say more about
         # which sentence answers than common ones ("AI", "act"): weight them by inverse frequency.
-        df = Counter(t for *_, words in pool for t in words & (own_terms | context_terms))
+        df = Counter(t for *_, words, _ in pool for t in words & (own_terms | context_terms))
         weight = {t: math.log(1 + len(pool) / (1 + df[t])) for t in own_terms | context_terms}
         total = sum(weight[t] for t in own_terms) + 0.5 * sum(weight[t] for t in context_terms) or 1.0
         out: list[Candidate] = []
-        for passage, start, end, sentence, vec, words in pool:
+        for passage, start, end, sentence, vec, words, raw in pool:
             sim = float(vec @ q_vec + vec @ own_vec) / 2
             overlap = (
                 sum(weight[t] for t in own_terms & words)
                 + 0.5 * sum(weight[t] for t in context_terms & words)
             ) / total
             prior = 1.0 / (1.0 + 0.15 * (passage.rank - 1))
-            score = W_SIM * sim + W_OVERLAP * overlap + 0.1 * prior + form_adjustment(sentence, wants_number)
-            out.append(Candidate(passage, start, end, sentence, vec, score, sim))
+            adjust = form_adjustment(sentence, forms, asked)
+            score = W_SIM * sim + W_OVERLAP * overlap + 0.1 * prior + adjust
+            opens = sentence.endswith(":") or bool(re.search(r":\s*\n", raw))
+            item = bool(LIST_MARK.match(raw))
+            note = bool(re.match(r"\s*\d{1,3}\s*\n", raw))
+            out.append(Candidate(passage, start, end, sentence, vec, score, sim, opens, item, note))
         return out
 
     def _abstain(self, question: str, query: str, passages: list[Passage]) -> Answer:
@@ -326,35 +335,88 @@ class Answerer:
 
 
 W_SIM, W_OVERLAP = 0.6, 0.3  # calibrated on the dev set
-NUMERIC_QUESTION = re.compile(
-    r"\b(when|what date|which date|how (long|many|much|big|quickly|soon|large|high)|by when|deadline|"
-    r"what (level|threshold|amount|percentage|share|fine)|biggest fine|maximum)\b",
-    re.I,
+LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
+MONTH = (
+    r"(?:January|February|March|April|May|June|July|August|September|October|November|December|"
+    r"Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sept?|Oct|Nov|Dec)\.?"
 )
-NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|hundred|"
-    r"thousand|million|billion)\b",
-    re.I,
-)
+# What kind of answer a question asks for, and how a sentence that gives one looks.
+FORMS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
+    "date": (
+        re.compile(
+            r"\b(when (?:did|does|do|is|was|were|will|are|has|have|had|can|could|should|must|would)|"
+            r"what date|which date|by when|since when|what year|which year|start date|deadline)\b",
+            re.I,
+        ),
+        re.compile(
+            rf"\b(?:\d{{1,2}}(?:st|nd|rd|th)? {MONTH},? \d{{4}}|{MONTH} \d{{1,2}}(?:st|nd|rd|th)?\b"
+            rf"|{MONTH},? \d{{4}}|(?:19|20)\d\d-\d\d-\d\d)",
+            re.I,
+        ),
+    ),
+    "duration": (
+        re.compile(r"\b(how (long|soon|quickly)|deadline|time limit|within what|how much time)\b", re.I),
+        re.compile(
+            r"\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|thirty|sixty|"
+            r"ninety)[- ](?:calendar |working |business )?(?:days?|weeks?|months?|years?|hours?)\b",
+            re.I,
+        ),
+    ),
+    "number": (
+        re.compile(
+            r"\b(how (many|much|big|large|high)|what (level|threshold|amount|percentage|share|fine|number)|"
+            r"biggest fine|maximum|minimum)\b",
+            re.I,
+        ),
+        re.compile(
+            r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|"
+            r"hundred|thousand|million|billion)\b",
+            re.I,
+        ),
+    ),
+}
 
 
-def form_adjustment(sentence: str, wants_number: bool) -> float:
-    """Prefer sentences of the expected answer form; penalise headings and very long sentences."""
-    words = sentence.split()
+def answer_forms(question: str) -> list[str]:
+    """The answer forms a question asks for: "date", "duration", "number" (possibly several)."""
+    return [name for name, (asks, _) in FORMS.items() if asks.search(question)]
+
+
+FRAGMENT = HEADING = ECHO = 0.1  # penalties: a list's inner item, a heading, a restated question
+FORM_FLOOR = 0.55  # of the best score: a date or duration sentence weaker than this is off-topic
+FORM_BONUS = 0.06  # calibrated on the dev set: 0.10 changed nothing, 0.15 lost a list answer
+MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
+LIST_MARK = re.compile(r"\s*(?:[-*+•>]|\d{1,3}[.)]|\([a-z0-9]{1,4}\)|[a-z][.)])\s")
+
+
+def form_adjustment(sentence: str, forms: list[str], question_terms: set[str] | None = None) -> float:
+    """Prefer sentences of the expected answer form; penalise headings, very long sentences and
+    sentences that only restate the question (a title that echoes it answers nothing)."""
+    prose = LINK.sub(r"\1", sentence)  # a URL's digits are not a date or a figure
+    words = prose.split()
+    shouting = prose.upper() == prose and len(words) >= 12  # statute text set in capitals is prose
     capitalised = sum(1 for w in words if w[:1].isupper()) / max(len(words), 1)
-    adjustment = -0.15 if capitalised > 0.6 and len(words) > 3 else 0.0
+    adjustment = -0.15 if capitalised > 0.6 and len(words) > 3 and not shouting else 0.0
     if len(words) > 60:
         adjustment -= 0.05
     if re.match(r"(?:He|She|It|They|This|These|Those|That|Such|And|So|But|Yesterday)\b", sentence):
         adjustment -= 0.05  # a dangling pronoun or a spoken "And so" reads badly out of its context
-    if wants_number and NUMBER.search(sentence):
-        adjustment += 0.06
+    if len(words) <= 12 and not re.search(r"[.:;!?)\]\"”’]$", sentence):
+        adjustment -= HEADING  # a heading line: it names a topic, it states nothing
+    if re.match(r"[a-z]", sentence) and sentence.endswith((";", ",")):
+        adjustment -= FRAGMENT  # an inner item of a longer enumeration ("advise the Commission on ...;")
+    if has_form(sentence, forms):
+        adjustment += FORM_BONUS
+    if question_terms:
+        own = terms(prose)
+        if own and len(own - question_terms) <= max(1, len(own) // 5):
+            adjustment -= ECHO
     return adjustment
 
 
 def usable(raw: str, sentence: str) -> bool:
     """A sentence that can stand in an answer: not a question, a speaker tag or a fragment."""
-    prose = re.sub(r"\[([^\]]*)\]\([^)]*\)|https?://\S+", " ", sentence)  # links are not prose
+    prose = LINK.sub(" ", sentence)  # links are not prose
     n_words = len(prose.split())
     list_item = bool(re.match(r"\s*(?:[-*+•]|\d{1,3}[.)]|\([a-z0-9]{1,3}\))\s", raw))
     return (
@@ -362,7 +424,7 @@ def usable(raw: str, sentence: str) -> bool:
         and n_words <= 130
         and not sentence.endswith("?")
         and not re.match(r"^(?:Q|MR|MS|MRS)\b[.:]?\s", sentence)
-        and bool(re.search(r"[a-z]{3}", sentence))
+        and bool(re.search(r"[a-z]{3}", sentence) or (sentence.isupper() and n_words >= 8))
     )
 
 
@@ -453,12 +515,16 @@ def _aliases(entity: str) -> tuple[str, ...]:
 def select(
     candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6
 ) -> list[Candidate]:
-    """A diverse set of strong sentences (MMR), no near-duplicates, a cap per passage, a word budget."""
+    """A diverse set of strong sentences (MMR), no near-duplicates, a cap per passage, a word budget.
+
+    A chosen sentence that opens a list brings its items along (up to the budget plus 60 words), so
+    that a list is not cut off by weaker sentences chosen after it.
+    """
     pool = sorted(candidates, key=lambda c: c.score, reverse=True)
     best = pool[0].score
     chosen: list[Candidate] = []
-    words = 0
-    while pool and len(chosen) < max_sentences:
+    picks = words = 0
+    while pool and picks < max_sentences:
 
         def mmr(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
@@ -467,36 +533,87 @@ def select(
         pick = max(pool, key=mmr)
         pool.remove(pick)
         n_words = len(pick.text.split())
-        if pick.score < best * 0.65 and len(chosen) >= 2:
+        if pick.score < best * 0.65 and picks >= 2:
             break
-        if any(float(pick.vector @ s.vector) > 0.9 for s in chosen):
+        if any(_same(pick, s) or float(pick.vector @ s.vector) > 0.9 for s in chosen):
             continue
         if sum(1 for s in chosen if s.passage.chunk_id == pick.passage.chunk_id) >= per_passage:
             continue
         if chosen and words + n_words > max_words:
             continue
         chosen.append(pick)
+        picks += 1
         words += n_words
-    return chosen + continuations(chosen, candidates, max_words + 60 - words)
+        if pick.opens_list:
+            items = list_items(pick, candidates, chosen, max_words + 60 - words)
+            chosen.extend(items)
+            words += sum(len(c.text.split()) for c in items)
+    return chosen
 
 
-def continuations(chosen: list[Candidate], candidates: list[Candidate], budget: int) -> list[Candidate]:
-    """The list items that follow a chosen sentence ending in a colon, so a list is not cut off."""
-    extra: list[Candidate] = []
-    taken = {(c.passage.chunk_id, c.start) for c in chosen}
-    for lead in (c for c in chosen if c.text.endswith(":")):
-        following = sorted(
-            (c for c in candidates if c.passage.chunk_id == lead.passage.chunk_id and c.start > lead.start),
-            key=lambda c: c.start,
-        )
-        for item in following[:4]:
-            n_words = len(item.text.split())
-            if (item.passage.chunk_id, item.start) in taken or n_words > budget:
-                break
-            extra.append(item)
-            taken.add((item.passage.chunk_id, item.start))
+def has_form(text: str, forms: list[str]) -> bool:
+    """Whether a sentence gives an answer of one of these forms (links ignored)."""
+    prose = LINK.sub(r"\1", text)
+    return any(FORMS[form][1].search(prose) for form in forms)
+
+
+def with_answer_form(
+    chosen: list[Candidate], candidates: list[Candidate], forms: list[str], max_words: int
+) -> list[Candidate]:
+    """Make sure a question asking "when" or "how long" gets a sentence with a date or duration.
+
+    When none of the chosen sentences has one, the best candidate that has one and scores at least
+    FORM_FLOOR of the best replaces the weakest chosen sentences it needs room for.
+    """
+    wanted = [f for f in forms if f in ("date", "duration")]
+    if not wanted or not chosen or any(has_form(c.text, wanted) for c in chosen):
+        return chosen
+    floor = FORM_FLOOR * max(c.score for c in candidates)
+    options = [c for c in candidates if c.score >= floor and has_form(c.text, wanted)]
+    if not options:
+        return chosen
+    best = max(options, key=lambda c: c.score)
+    kept = sorted(chosen, key=lambda c: c.score, reverse=True)
+    n_words = len(best.text.split())
+    while len(kept) > 1 and sum(len(c.text.split()) for c in kept) + n_words > max_words:
+        kept.pop()
+    return [c for c in chosen if c in kept] + [best]
+
+
+def _same(a: Candidate, b: Candidate) -> bool:
+    return a.passage.doc_id == b.passage.doc_id and a.start == b.start
+
+
+def list_items(
+    lead: Candidate, candidates: list[Candidate], chosen: list[Candidate], budget: int, limit: int = 8
+) -> list[Candidate]:
+    """The items that follow a sentence opening a list, in document order, within the budget.
+
+    Items are the next sentences of the same document (in any retrieved passage, so a list that
+    crosses a chunk boundary is kept) that carry a list mark and follow closely (footnotes and page
+    numbers may sit between them); after a closing colon the first following sentence counts as an
+    item even without a mark.
+    """
+    following = sorted(
+        (c for c in candidates if c.passage.doc_id == lead.passage.doc_id and c.start >= lead.end),
+        key=lambda c: (c.start, c.passage.rank),
+    )
+    items: list[Candidate] = []
+    last_end = lead.end
+    for c in following:
+        if c.is_note or (items and c.start == items[-1].start):
+            continue  # a footnote between the items, or the same sentence in an overlapping passage
+        opens = c.is_item or (not items and lead.text.endswith(":"))
+        if not opens or c.start - last_end > MAX_ITEM_GAP or len(items) >= limit:
+            break
+        last_end = c.end
+        n_words = len(c.text.split())
+        if n_words > budget:
+            break
+        if not any(_same(c, s) for s in chosen):
+            items.append(c)
             budget -= n_words
-    return extra
+    return items
 
 
 def render(chosen: list[Candidate]) -> tuple[str, list[Citation]]:

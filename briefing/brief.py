@@ -39,8 +39,10 @@ WEIGHTS = {  # how a sentence is ranked in a section (each signal is about 0..1)
     "focus": 0.5,  # how focused on the topic its document is (0.2 → 0.5: dev must_cover 0.65 → 0.68)
     "length": -0.3,  # per 50 words: shorter sentences leave room for more facts on the page
     "concepts": 0.6,  # the new concepts it adds to the brief (see `Concepts`)
+    "lede": 0.3,  # the opening sentences of a source, which state its news (see `ledes`)
 }
 CENTRALITY_K = 5
+LEDE_CHARS = 3000  # where a source's opening sentences are looked for
 ANAPHORIC_START = re.compile(  # a pronoun, or a bare demonstrative ("This is", "These include")
     r"^(?:It|Its|They|Their|Them|He|She|His|Her|Such)\b|^(?:This|That|These|Those)\s+(?:is|was|are|were|has|have|"
     r"will|would|can|could|should|may|might|must|includes?|means?|also)\b"
@@ -51,6 +53,7 @@ REFERENCE = re.compile(  # links, citations and bibliography entries rather than
     r"|(?:\(|, )(?:19|20)\d\d[a-z]?\)?\.$"
 )
 GLUED_HEADING = re.compile(r"\b[A-Z]{3,}[’']?[A-Z]* [A-Z]{3,}\b")  # "LEGAL TEXT: Article 55..." from PDFs
+CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Box|Exhibit)\s+[\w.-]+[:.]\s")  # "Table 3: ..."
 MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
 FULL_DATE = re.compile(rf"\b(?:\d{{1,2}} {MONTH}|{MONTH} \d{{1,2}})\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
@@ -319,15 +322,20 @@ def scored(query: str, evidence: Evidence, answerer: Answerer) -> dict[tuple[str
     return evidence.scores[query]
 
 
-def relevance(plan: Plan, evidence: Evidence, answerer: Answerer) -> dict[tuple[str, int], float]:
+def relevance(
+    plan: Plan, evidence: Evidence, answerer: Answerer, lede: dict[tuple[str, int], float] | None = None
+) -> dict[tuple[str, int], float]:
     """How much each pooled sentence is about the topic: its own score against the topic, raised
     part of the way towards its document's best (a sentence of an on-topic source need not repeat
-    the topic's words)."""
+    the topic's words); a source's opening sentence is raised all the way, since it states what
+    the whole source is about ("The President met President Xi in Lima today")."""
+    lede = lede or {}
     own = {key: c.score for key, c in scored(plan.topic, evidence, answerer).items()}
     best: dict[str, float] = {}
     for (doc_id, _), score in own.items():
         best[doc_id] = max(best.get(doc_id, 0.0), score)
-    return {key: max(score, score + DOC_LIFT * (best[key[0]] - score)) for key, score in own.items()}
+    lift = {key: DOC_LIFT + (1 - DOC_LIFT) * lede.get(key, 0.0) for key in own}
+    return {key: max(score, score + lift[key] * (best[key[0]] - score)) for key, score in own.items()}
 
 
 def section_candidates(section: SectionPlan, evidence: Evidence, answerer: Answerer) -> list[Candidate]:
@@ -374,13 +382,30 @@ class Signals:
     centrality: dict[tuple[str, int], float]
     focus: dict[str, float]
     topic_words: set[str]
+    lede: dict[tuple[str, int], float] = field(default_factory=dict)
 
 
 def signals(plan: Plan, evidence: Evidence, answerer: Answerer) -> Signals:
     """The ranking signals of every pooled sentence."""
-    topic = relevance(plan, evidence, answerer)
+    searcher = answerer.searcher
+    lede = ledes(evidence, searcher.manifest)
+    topic = relevance(plan, evidence, answerer, lede)
     salience = centrality(plan, evidence, answerer, topic)
-    return Signals(topic, salience, focus(evidence, answerer.searcher), topic_words(plan.topic))
+    return Signals(topic, salience, focus(evidence, searcher), topic_words(plan.topic), lede)
+
+
+def ledes(evidence: Evidence, manifest: Manifest, n: int = 2) -> dict[tuple[str, int], float]:
+    """1 for the first prose sentence of each pooled source, 1/2 for the second: a statement or a
+    readout opens with its news (who met whom, where and when), which a brief's developments need."""
+    out: dict[tuple[str, int], float] = {}
+    for doc_id in {p.doc_id for p in evidence.pool.values()}:
+        text = manifest.document_text(doc_id) or ""
+        opening = [
+            (s, e) for s, e, _ in manifest.sentences(doc_id, 0, LEDE_CHARS) if is_prose(clean(text[s:e]))
+        ]
+        for i, (start, _) in enumerate(opening[:n]):
+            out[(doc_id, start)] = 1.0 / (i + 1)
+    return out
 
 
 def topic_words(topic: str) -> set[str]:
@@ -457,6 +482,7 @@ def ranked(section: SectionPlan, evidence: Evidence, answerer: Answerer, signal:
                 "specificity": specificity(text),
                 "focus": signal.focus.get(cand.passage.doc_id, 0.0),
                 "length": len(text.split()) / 50,
+                "lede": signal.lede.get(key, 0.0),
             }
             score = sum(WEIGHTS[name] * value for name, value in parts.items()) + cue_bonus(section.key, text)
             pool.append(replace(cand, text=text, score=score))
@@ -486,6 +512,7 @@ def is_prose(text: str) -> bool:
         and text.count("**") % 2 == 0
         and _balanced(text)
         and not GLUED_HEADING.search(text)
+        and not CAPTION.search(text)
         and len(text.split()) >= 6
     )
 

@@ -15,12 +15,13 @@ from briefing.types import Chunk, Document, Sentence
 
 TokenCounter = Callable[[Sequence[str]], list[int]]
 MODEL_MAX_TOKENS = 254  # all-MiniLM-L6-v2 embeds 256 tokens including [CLS] and [SEP]
+VERSION = 2  # bump when a change to splitting alters chunks or sentences: indexes then re-chunk
 MIN_SECTION_TOKENS = 60  # a smaller chunk runs on into the next section instead of standing alone
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _UNIT_START = re.compile(r"^\s*(?:#{1,6}\s|[-*+•]\s|\d{1,3}[.)]\s|\([a-z0-9]{1,3}\)\s|\|)")  # | table row
 _ABBREVIATION = re.compile(
-    r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|e\.g|i\.e|No|Nos|Art|Arts|Sec|para|paras|Dr|Mr|Ms|Mrs|St|vs|cf)\.)$"
+    r"(?:\b(?:U\.S|U\.K|U\.N|E\.U|E\.O|e\.g|i\.e|No|Nos|Art|Arts|Sec|para|paras|Dr|Mr|Ms|Mrs|St|Jr|vs|cf)\.\)?)$"
 )
 _PARAGRAPH = re.compile(r"\S.*?(?=\n[ \t]*\n|\Z)", flags=re.S)
 

@@ -20,6 +20,7 @@ from filelock import FileLock, Timeout
 
 from briefing import vectorstore
 from briefing.chunking import MODEL_MAX_TOKENS, chunk_document, embed_text
+from briefing.chunking import VERSION as CHUNKING_VERSION
 from briefing.corpus import load_corpus
 from briefing.embedding import backend_id, embed_texts, token_counter
 from briefing.manifest import Manifest
@@ -95,10 +96,14 @@ def update_index(settings: Settings, progress: bool = True, locked: bool = False
             check_model(settings, manifest)
             report.repaired = reconcile(settings, manifest)
             known = manifest.documents()
+            if not known:  # a new index: record how it splits before the first document lands
+                manifest.set_info("chunking", chunking_id(settings))
+            # Changed chunking re-chunks every document; a run killed mid-way starts that over.
+            rechunk = manifest.info("chunking") != chunking_id(settings)
             todo = [
                 d
                 for d in documents
-                if d.doc_id not in known or known[d.doc_id].content_hash != d.content_hash
+                if rechunk or d.doc_id not in known or known[d.doc_id].content_hash != d.content_hash
             ]
             changed = {d.doc_id for d in todo}
             report.unchanged = [d.doc_id for d in documents if d.doc_id not in changed]
@@ -107,6 +112,7 @@ def update_index(settings: Settings, progress: bool = True, locked: bool = False
                 delete_document(settings, manifest, doc_id)
                 report.removed.append(doc_id)
             _embed_all(settings, manifest, todo, known, report, progress)
+            manifest.set_info("chunking", chunking_id(settings))
             ensure_bm25(settings, manifest)
         finally:
             manifest.close()
@@ -201,6 +207,11 @@ def make_node(
         excluded_llm_metadata_keys=["start", "end", "heading"],
         relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=doc_id)},
     )
+
+
+def chunking_id(settings: Settings) -> str:
+    """What the index records of how it split documents; a change re-chunks every document."""
+    return f"v{CHUNKING_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}"
 
 
 def check_model(settings: Settings, manifest: Manifest) -> None:

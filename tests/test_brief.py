@@ -124,14 +124,33 @@ def test_gather_and_select_are_inspectable_on_their_own(mini_settings):
     )
     assert len(evidence.pool) == len({p.chunk_id for ps in evidence.hits.values() for p in ps})
     answerer = Answerer(mini_settings, searcher)
-    selected = B.select(plan, evidence, answerer)
-    relevance = B.relevance(plan, evidence, answerer)
+    signal = B.signals(plan, evidence, answerer)
+    selected = B.select(plan, evidence, answerer, signal)
+    relevance = signal.topic
     assert list(selected) == [s.key for s in plan.sections]
+    # each pooled source's opening prose sentence is marked as its lede, and ranks as on-topic as
+    # the best sentence of its source
+    for (doc_id, start), weight in signal.lede.items():
+        text = searcher.manifest.document_text(doc_id) or ""
+        first = next(
+            s
+            for s, e, _ in searcher.manifest.sentences(doc_id, 0, len(text))
+            if B.is_prose(B.clean(text[s:e]))
+        )
+        assert weight == 1.0 if start == first else weight == 0.5
+        best = max(v for k, v in relevance.items() if k[0] == doc_id)
+        assert weight < 1.0 or relevance.get((doc_id, start), best) == best
     for section in plan.sections:
         chosen = selected[section.key]
         assert len(chosen) <= section.spec.max_items
         assert sum(len(c.text.split()) for c in chosen) <= section.spec.max_words
         assert all(relevance[(c.passage.doc_id, c.start)] >= mini_settings.abstain_threshold for c in chosen)
+
+
+def test_captions_are_not_prose():
+    assert not B.is_prose("Table 3: Categories and subcategories for the MEASURE function.")
+    assert not B.is_prose("Figure 5. The four functions of the Core of the framework.")
+    assert B.is_prose("The table lists the categories and subcategories of the MEASURE function.")
 
 
 # -- the brief ---------------------------------------------------------------------------------

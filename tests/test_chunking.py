@@ -118,3 +118,9 @@ def test_abbreviations_do_not_end_sentences():
         "An interagency U.S. delegation went to Geneva.",
         "It met the PRC side under Art. 5 rules.",
     ]
+
+
+def test_an_executive_order_abbreviation_does_not_end_a_sentence():
+    text = "The President signed Executive Order (E.O.) 14179, Removing Barriers. Agencies comply."
+    units = [text[u.start : u.end] for u in split_units(text)]
+    assert units[0] == "The President signed Executive Order (E.O.) 14179, Removing Barriers."

@@ -74,6 +74,18 @@ def test_add_change_delete_and_no_change(small):
     }
 
 
+def test_changed_chunking_settings_rechunk_every_document(small):
+    update_index(small, progress=False)
+    smaller = small.model_copy(update={"chunk_size": 120})
+    rebuilt = update_index(smaller, progress=False)
+    assert sorted(rebuilt.updated) == ["eu-ai-act-penalties-and-fines", "us-colorado-ai-act-sb24-205"]
+    assert rebuilt.chunks_embedded > 0
+    manifest_ids, chroma_ids, bm25_ids = store_ids(smaller)
+    assert manifest_ids == chroma_ids == bm25_ids
+    again = update_index(smaller, progress=False)
+    assert (again.updated, again.chunks_embedded) == ([], 0)
+
+
 def test_reconcile_repairs_vectors_lost_from_chroma(small):
     from briefing.vectorstore import get_collection
 

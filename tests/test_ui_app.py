@@ -146,3 +146,20 @@ def test_download_files_older_than_an_hour_are_removed(ui):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     path = ui._file("x.md")
     assert not old.exists() and path.parent.is_dir() and path.parent.parent == ui.files
+
+
+def test_filter_choices_follow_the_index(ui, monkeypatch):
+    from types import SimpleNamespace
+
+    docs = {"a": SimpleNamespace(jurisdiction=["EU"], publisher="European Commission")}
+    engine = SimpleNamespace(searcher=SimpleNamespace(documents=lambda: docs))
+    monkeypatch.setattr(ui, "engine", lambda: engine)
+    with gr.Blocks():
+        ui.filter_inputs()
+        ui.filter_inputs()
+    assert len(ui.choice_inputs) == 4  # jurisdiction and publisher of the chat and brief tabs
+    docs["b"] = SimpleNamespace(jurisdiction=["UK", "EU"], publisher="DSIT")  # a refresh added one
+    updates = ui.filter_updates()
+    assert len(updates) == 4
+    assert [c[0] for c in updates[0].choices] == ["EU", "UK"]
+    assert [c[0] for c in updates[3].choices] == ["DSIT", "European Commission"]

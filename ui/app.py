@@ -90,6 +90,7 @@ class BriefingUI:
         self.settings = settings
         self.files = files or Path(tempfile.gettempdir()) / "briefing-ui"
         self.files.mkdir(parents=True, exist_ok=True)
+        self.choice_inputs: list[gr.Dropdown] = []  # jurisdiction and publisher pickers of every tab
 
     # -- shared -----------------------------------------------------------------------------------
     def engine(self) -> Answerer:
@@ -110,16 +111,29 @@ class BriefingUI:
         folder.mkdir()
         return folder / name
 
+    def filter_choices(self) -> tuple[list[str], list[str]]:
+        """The jurisdictions and publishers of the indexed documents, read from the index now."""
+        docs = self.engine().searcher.documents().values()
+        return sorted({j for d in docs for j in d.jurisdiction}), sorted(
+            {d.publisher for d in docs if d.publisher}
+        )
+
+    def filter_updates(self) -> list[gr.Dropdown]:
+        """New choices for every jurisdiction and publisher picker (after a refresh, on page load)."""
+        jurisdictions, publishers = self.filter_choices()
+        return [gr.Dropdown(choices=jurisdictions), gr.Dropdown(choices=publishers)] * (
+            len(self.choice_inputs) // 2
+        )
+
     def filter_inputs(self) -> list[gr.components.Component]:
         """Jurisdiction, date range and publisher inputs, in the order `to_filters` takes them."""
-        docs = self.engine().searcher.documents().values()
-        jurisdictions = sorted({j for d in docs for j in d.jurisdiction})
-        publishers = sorted({d.publisher for d in docs if d.publisher})
+        jurisdictions, publishers = self.filter_choices()
         with gr.Accordion("Filters", open=False, elem_classes="filters"), gr.Row():
             jur = gr.Dropdown(jurisdictions, multiselect=True, label="Jurisdiction", scale=2)
             since = gr.Textbox(label="From", placeholder="YYYY-MM-DD", max_lines=1, scale=1)
             until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", max_lines=1, scale=1)
             pub = gr.Dropdown(publishers, multiselect=True, label="Publisher", scale=2)
+        self.choice_inputs += [jur, pub]
         return [jur, since, until, pub]
 
     # -- chat -------------------------------------------------------------------------------------
@@ -384,7 +398,7 @@ class BriefingUI:
             concurrency_id="refresh",
             concurrency_limit=1,
             show_progress_on=[report],
-        )
+        ).then(self.filter_updates, None, self.choice_inputs)
         return summary, table, picker
 
     # -- the whole app ----------------------------------------------------------------------------
@@ -401,6 +415,7 @@ class BriefingUI:
                 with gr.Tab("Corpus", id="corpus"):
                     corpus_outputs = self.corpus_tab()
             blocks.load(self.corpus_view, None, list(corpus_outputs))
+            blocks.load(self.filter_updates, None, self.choice_inputs)
         blocks.queue(default_concurrency_limit=self.settings.concurrency, max_size=256)
         return blocks
 
