@@ -276,7 +276,8 @@ class Answerer:
         weak = not candidates or max(c.score for c in candidates) < self.settings.abstain_threshold
         if weak or missing_entities(question, passages):
             return self._abstain(question, query, passages)
-        chosen = select(candidates, self.settings.answer_max_words)
+        spread = SOURCE_SPREAD if COMPARISON.search(question) else 0.0
+        chosen = select(candidates, self.settings.answer_max_words, spread=spread)
         chosen = with_answer_form(chosen, candidates, answer_forms(question), self.settings.answer_max_words)
         text, citations = render(chosen)
         return Answer(question, text, False, "extractive", citations, passages, standalone_question=query)
@@ -344,7 +345,8 @@ MONTH = (
 FORMS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
     "date": (
         re.compile(
-            r"\b(when (?:did|does|do|is|was|were|will|are|has|have|had|can|could|should|must|would)|"
+            r"\b(when (?:and where )?(?:did|does|do|is|was|were|will|are|has|have|had|can|could|should|must|would)|"
+            r"where and when|"
             r"what date|which date|by when|since when|what year|which year|start date|deadline)\b",
             re.I,
         ),
@@ -385,6 +387,10 @@ def answer_forms(question: str) -> list[str]:
 FRAGMENT = HEADING = ECHO = 0.1  # penalties: a list's inner item, a heading, a restated question
 FORM_FLOOR = 0.55  # of the best score: a date or duration sentence weaker than this is off-topic
 FORM_BONUS = 0.06  # calibrated on the dev set: 0.10 changed nothing, 0.15 lost a list answer
+COMPARISON = re.compile(
+    r"\b(compare[sd]?|comparison|differ(s|ent|ence|ences)?|versus|vs\.?|how close|contrast|unlike)\b", re.I
+)
+SOURCE_SPREAD = 0.05  # calibrated on the dev set (0.05 and 0.1 score the same)
 MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
 LIST_MARK = re.compile(r"\s*(?:[-*+•>]|\d{1,3}[.)]|\([a-z0-9]{1,4}\)|[a-z][.)])\s")
 
@@ -513,12 +519,17 @@ def _aliases(entity: str) -> tuple[str, ...]:
 
 
 def select(
-    candidates: list[Candidate], max_words: int, per_passage: int = 2, max_sentences: int = 6
+    candidates: list[Candidate],
+    max_words: int,
+    per_passage: int = 2,
+    max_sentences: int = 6,
+    spread: float = 0.0,
 ) -> list[Candidate]:
     """A diverse set of strong sentences (MMR), no near-duplicates, a cap per passage, a word budget.
 
     A chosen sentence that opens a list brings its items along (up to the budget plus 60 words), so
-    that a list is not cut off by weaker sentences chosen after it.
+    that a list is not cut off by weaker sentences chosen after it. `spread` is subtracted for a
+    sentence whose document is already quoted (a comparison needs both sides).
     """
     pool = sorted(candidates, key=lambda c: c.score, reverse=True)
     best = pool[0].score
@@ -528,7 +539,8 @@ def select(
 
         def mmr(c: Candidate) -> float:
             redundancy = max((float(c.vector @ s.vector) for s in chosen), default=0.0)
-            return 0.85 * c.score - 0.15 * redundancy
+            quoted = any(s.passage.doc_id == c.passage.doc_id for s in chosen)
+            return 0.85 * c.score - 0.15 * redundancy - spread * quoted
 
         pick = max(pool, key=mmr)
         pool.remove(pick)

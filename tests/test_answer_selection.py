@@ -31,6 +31,7 @@ def cand(text: str, start: int, score: float, p: Passage, axis: int, **flags) ->
     ("question", "forms"),
     [
         ("When did the talks start?", ["date"]),
+        ("And when and where did the first round happen?", ["date"]),
         ("By when must providers comply?", ["date"]),
         ("How long do officials have to produce the plan?", ["duration"]),
         ("How many chips can be exported without a licence?", ["number"]),
@@ -94,3 +95,14 @@ def test_a_when_question_gets_a_dated_sentence():
     assert dated in chosen
     too_weak = cand("Within 30 days the office reports.", 50, 0.2, q, 2)
     assert with_answer_form([restates], [restates, too_weak], ["duration"], 120) == [restates]
+
+
+def test_a_comparison_draws_on_more_than_one_source():
+    a1, a2, b = passage("1", 1, "act"), passage("2", 2, "act"), passage("3", 3, "code")
+    first = cand("The act sets a deadline of fifteen days for incident reports.", 0, 0.80, a1, 0)
+    second = cand("The act also requires reports on widespread infringements.", 900, 0.79, a2, 1)
+    other = cand("The code sets a deadline of five days for serious incidents.", 0, 0.74, b, 2)
+    plain = select([first, second, other], max_words=22)
+    assert plain == [first, second]
+    compared = select([first, second, other], max_words=22, spread=0.05)
+    assert compared == [first, other]
