@@ -161,10 +161,10 @@ def _quantise(model: str, fp32: Path, target: Path, options: dict[str, Any]) -> 
 
     Measured on 600 chunks / 600 sentences of the eval corpus (mean cos to fp32; speed vs fp32, 2
     cores, avx512_vnni): all MatMuls plain 0.9946 / 0.9909 at 1.7-2.0x; this 0.9992 / 0.9985 at
-    1.3-1.6x, and dev evidence@5 0.781 (fp32 0.781, plain 0.719-0.750). The error is the per-tensor
-    activation scale (weights alone: 0.9994): LayerNorm outputs have a few channels up to 15x the
-    others, which smoothing removes; the GELU outputs feeding the down-projections have
-    input-dependent outliers (smoothing them, or static scales, made it worse).
+    1.3-1.6x; dev hybrid evidence@5 0.781 (fp32 0.750-0.781 across builds, plain 0.719-0.750). The
+    error is the per-tensor activation scale (weights alone: 0.9994): LayerNorm outputs have a few
+    channels up to 15x the others, which smoothing removes; the GELU outputs feeding the
+    down-projections have input-dependent outliers (smoothing them made it worse).
     """
     import onnx
     from onnxruntime.quantization import quantize_dynamic
