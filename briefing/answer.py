@@ -589,7 +589,8 @@ def with_answer_form(
     n_words = len(best.text.split())
     while len(kept) > 1 and sum(len(c.text.split()) for c in kept) + n_words > max_words:
         kept.pop()
-    return [c for c in chosen if c in kept] + [best]
+    kept_ids = {id(c) for c in kept}  # identity: Candidate equality would compare numpy vectors
+    return [c for c in chosen if id(c) in kept_ids] + [best]
 
 
 def _same(a: Candidate, b: Candidate) -> bool:
