@@ -377,11 +377,16 @@ FORMS: dict[str, tuple[re.Pattern[str], re.Pattern[str]]] = {
         ),
     ),
 }
+# "Which body…", "who…": the answer is a name. Which names a sentence gives depends on the question
+# (see `new_name`), so this form has no sentence pattern of its own.
+NAME_QUESTION = re.compile(r"\b(?:who|whom|which)\b", re.I)
+NAME = re.compile(r"(?<!^)\b(?:[A-Z][a-z]+|[A-Z]{2,})\b")  # a capitalised word or acronym, not the first
 
 
 def answer_forms(question: str) -> list[str]:
-    """The answer forms a question asks for: "date", "duration", "number" (possibly several)."""
-    return [name for name, (asks, _) in FORMS.items() if asks.search(question)]
+    """The answer forms a question asks for: "date", "duration", "number", "name" (possibly several)."""
+    forms = [name for name, (asks, _) in FORMS.items() if asks.search(question)]
+    return forms + ["name"] if NAME_QUESTION.search(question) else forms
 
 
 FRAGMENT = HEADING = ECHO = 0.1  # penalties: a list's inner item, a heading, a restated question
@@ -393,6 +398,17 @@ COMPARISON = re.compile(
 SOURCE_SPREAD = 0.05  # calibrated on the dev set (0.05 and 0.1 score the same)
 MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
 LIST_MARK = re.compile(r"\s*(?:[-*+•>]|\d{1,3}[.)]|\([a-z0-9]{1,4}\)|[a-z][.)])\s")
+
+
+def new_name(sentence: str, question_terms: set[str]) -> bool:
+    """Whether a sentence names something the question does not (the AI Office, for "which body")."""
+    known = {part for term in question_terms for part in term.split("-")}
+    for term in list(known):
+        known.update(w for alt in ALIASES.get(term, ()) for w in alt.split())
+    return any(
+        _stem(w.lower()) not in known and w.lower() not in STOPWORDS and w.lower() not in GENERIC
+        for w in NAME.findall(sentence)
+    )
 
 
 def form_adjustment(sentence: str, forms: list[str], question_terms: set[str] | None = None) -> float:
@@ -411,7 +427,9 @@ def form_adjustment(sentence: str, forms: list[str], question_terms: set[str] | 
         adjustment -= HEADING  # a heading line: it names a topic, it states nothing
     if re.match(r"[a-z]", sentence) and sentence.endswith((";", ",")):
         adjustment -= FRAGMENT  # an inner item of a longer enumeration ("advise the Commission on ...;")
-    if has_form(sentence, forms):
+    if has_form(sentence, forms) or (
+        "name" in forms and question_terms is not None and new_name(prose, question_terms)
+    ):
         adjustment += FORM_BONUS
     if question_terms:
         own = terms(prose)
@@ -507,7 +525,8 @@ ALIASES = {
     "chinese": ("china", "prc", "chinese"),
     "american": ("united states", "u.s.", "american", "us "),
     "british": ("united kingdom", "uk", "british"),
-    "european": ("european", "eu"),
+    "european": ("european", "eu", "union"),
+    "eu": ("european", "eu", "union"),
     "us": ("united states", "u.s.", "us ", "american"),
     "uk": ("united kingdom", "uk", "british"),
     "gpai": ("gpai", "general-purpose ai", "general purpose ai"),
@@ -566,7 +585,7 @@ def select(
 def has_form(text: str, forms: list[str]) -> bool:
     """Whether a sentence gives an answer of one of these forms (links ignored)."""
     prose = LINK.sub(r"\1", text)
-    return any(FORMS[form][1].search(prose) for form in forms)
+    return any(FORMS[form][1].search(prose) for form in forms if form in FORMS)
 
 
 def with_answer_form(

@@ -818,8 +818,3 @@ def _select_summary(selected: dict[str, list[Candidate]]) -> dict[str, list[dict
         ]
         for key, cands in selected.items()
     }
-
-
-def item_words(items: list[BriefItem]) -> int:
-    """Words in a list of items (the length used when trimming)."""
-    return sum(len(i.text.split()) for i in items)

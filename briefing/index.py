@@ -46,6 +46,7 @@ class IndexReport:
     chunks_embedded: int = 0
     tokens_embedded: int = 0
     repaired: int = 0
+    embedded_with: str | None = None  # set when a changed model or backend re-embedded everything
     seconds: float = 0.0
 
     def to_json(self) -> dict:
@@ -58,6 +59,7 @@ class IndexReport:
             "chunks_embedded": self.chunks_embedded,
             "tokens_embedded": self.tokens_embedded,
             "repaired": self.repaired,
+            "reembedded_with": self.embedded_with,
             "seconds": round(self.seconds, 2),
         }
 
@@ -93,13 +95,13 @@ def update_index(settings: Settings, progress: bool = True, locked: bool = False
     with nullcontext() if locked else index_lock(settings):
         manifest = Manifest(manifest_path(settings))
         try:
-            check_model(settings, manifest)
+            reembed = embedding_changed(settings, manifest)
             report.repaired = reconcile(settings, manifest)
             known = manifest.documents()
             if not known:  # a new index: record how it splits before the first document lands
                 manifest.set_info("chunking", chunking_id(settings))
-            # Changed chunking re-chunks every document; a run killed mid-way starts that over.
-            rechunk = manifest.info("chunking") != chunking_id(settings)
+            # Changed chunking or embeddings redo every document; a run killed mid-way starts over.
+            rechunk = reembed or manifest.info("chunking") != chunking_id(settings)
             todo = [
                 d
                 for d in documents
@@ -111,8 +113,10 @@ def update_index(settings: Settings, progress: bool = True, locked: bool = False
             for doc_id in gone:
                 delete_document(settings, manifest, doc_id)
                 report.removed.append(doc_id)
+            report.embedded_with = backend_id(settings) if reembed else None
             _embed_all(settings, manifest, todo, known, report, progress)
             manifest.set_info("chunking", chunking_id(settings))
+            manifest.set_info("embed_model", backend_id(settings))
             ensure_bm25(settings, manifest)
         finally:
             manifest.close()
@@ -214,16 +218,23 @@ def chunking_id(settings: Settings) -> str:
     return f"v{CHUNKING_VERSION}:{settings.chunk_size}:{settings.chunk_overlap}"
 
 
-def check_model(settings: Settings, manifest: Manifest) -> None:
-    """Refuse to mix vectors from two embedding models or backends in one index."""
+REEMBEDDING = " (re-embedding)"  # stamp suffix while vectors of two backends may sit in the index
+
+
+def embedding_changed(settings: Settings, manifest: Manifest) -> bool:
+    """Whether every document must be re-embedded: the index holds vectors of another model or
+    backend, or such a re-embedding was interrupted.
+
+    The stamp says so until the last document is done, so queries are refused meanwhile (see
+    `retrieve`): vectors of two backends are never searched together.
+    """
     built_with = manifest.info("embed_model")
     current = backend_id(settings)
-    if built_with and built_with != current and manifest.documents():
-        raise ValueError(
-            f"the index was built with the embedding model '{built_with}', not '{current}': "
-            "delete the index folder to rebuild it, or set BRIEFING_EMBED_BACKEND to match"
-        )
-    manifest.set_info("embed_model", current)
+    if not manifest.documents() or built_with == current:
+        manifest.set_info("embed_model", current)
+        return False
+    manifest.set_info("embed_model", current + REEMBEDDING)
+    return True
 
 
 def reconcile(settings: Settings, manifest: Manifest) -> int:

@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from briefing.brief import SECTIONS, Brief, item_words, renumber
+from briefing.brief import SECTIONS, Brief, renumber
 
 Format = Literal["md", "pdf", "docx", "html"]
 FORMATS: tuple[str, ...] = ("md", "pdf", "docx", "html")
@@ -356,11 +356,11 @@ def page_count(brief: Brief, memo: _Memo | None = None) -> int:
 
 
 def fit(brief: Brief) -> Brief:
-    """Trim the lowest-scoring item of the longest section until the PDF is one page."""
+    """Trim the brief's lowest-scoring item (sections keep their minimum) until the PDF is one page."""
     memo = _Memo()
     trimmed: list[dict] = []
     while (pages := page_count(brief, memo)) > 1:
-        section = _longest(brief)
+        section = _weakest(brief)
         if section is None:
             break
         drop = min(section.items, key=lambda i: i.score)
@@ -373,12 +373,12 @@ def fit(brief: Brief) -> Brief:
     return replace(brief, stages=brief.stages | {"render": {"pages": pages, "trimmed": trimmed}})
 
 
-def _longest(brief: Brief):
-    """The longest section that can lose an item (above its minimum, else any non-empty one)."""
+def _weakest(brief: Brief):
+    """The section holding the lowest-scoring item among those that can lose one."""
     minimum = {s.key: s.min_items for s in SECTIONS}
     shrinkable = [s for s in brief.sections if len(s.items) > minimum.get(s.key, 1)]
     candidates = shrinkable or [s for s in brief.sections if s.items]
-    return max(candidates, key=lambda s: item_words(s.items), default=None)
+    return min(candidates, key=lambda s: min(i.score for i in s.items), default=None)
 
 
 def to_pdf(brief: Brief, path: Path | str) -> Path:

@@ -11,7 +11,7 @@ from typing import Literal
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
-from briefing.index import BM25_DIR, manifest_path
+from briefing.index import BM25_DIR, REEMBEDDING, manifest_path
 from briefing.manifest import DocRecord, Manifest
 from briefing.settings import Settings
 from briefing.types import Passage
@@ -81,10 +81,16 @@ def _check_backend(settings: Settings, manifest: Manifest) -> None:
     from briefing.embedding import backend_id
 
     built_with = manifest.info("embed_model")
+    if built_with and built_with.endswith(REEMBEDDING):
+        raise IndexMismatch(
+            f"the index at {settings.index_dir} is being re-embedded (or its re-embedding was "
+            "interrupted): wait for `briefing index` to finish, or run it again"
+        )
     if built_with and built_with != backend_id(settings):
         raise IndexMismatch(
             f"the index at {settings.index_dir} was built with '{built_with}' but queries would use "
-            f"'{backend_id(settings)}': set BRIEFING_EMBED_BACKEND to match or rebuild with `briefing index`"
+            f"'{backend_id(settings)}': set BRIEFING_EMBED_BACKEND to match, or run `briefing index` "
+            "to re-embed it"
         )
 
 
@@ -121,6 +127,7 @@ class Searcher:
         with self._lock:
             if generation == self._generation:
                 return
+            _check_backend(self.settings, self.manifest)  # `briefing index` may have re-embedded it
             self._docs = self.manifest.documents()
             self._bm25 = self._load_bm25()
             self._generation = generation

@@ -39,7 +39,8 @@ class Settings(BaseSettings):
     index_dir: Path = Field(ROOT / "index", description="Where the built index lives.")
     embed_model: str = Field(default_factory=_bundled_model, description="sentence-transformers folder.")
     embed_backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "onnx", description="How the embedding model runs: torch (fp32), onnx (fp32, default) or onnx-int8."
+        "onnx-int8",
+        description="How the embedding model runs: torch (fp32), onnx (fp32) or onnx-int8 (default).",
     )
     embed_batch_size: int = Field(32, ge=1)
     cache_dir: Path = Field(ROOT / ".cache", description="Exported ONNX models and other caches.")

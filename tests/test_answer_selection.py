@@ -6,11 +6,14 @@ import numpy as np
 import pytest
 
 from briefing.answer import (
+    FORM_BONUS,
     Candidate,
     answer_forms,
     form_adjustment,
     list_items,
+    new_name,
     select,
+    terms,
     usable,
     with_answer_form,
 )
@@ -35,8 +38,9 @@ def cand(text: str, start: int, score: float, p: Passage, axis: int, **flags) ->
         ("By when must providers comply?", ["date"]),
         ("How long do officials have to produce the plan?", ["duration"]),
         ("How many chips can be exported without a licence?", ["number"]),
-        ("When firms test models, which risks must they watch?", []),  # "when" is not the question
-        ("Which body oversees general-purpose models?", []),
+        ("When firms test models, which risks must they watch?", ["name"]),  # not a date question
+        ("Which body oversees general-purpose models?", ["name"]),
+        ("What must providers publish?", []),
     ],
 )
 def test_answer_forms(question, forms):
@@ -54,6 +58,17 @@ def test_form_adjustment_prefers_answers_and_demotes_headings_fragments_and_echo
     echo = "Safe and trustworthy artificial intelligence for sustainable development."
     asked = {"safe", "trustworthy", "artificial", "intelligence", "sustainable", "development"}
     assert form_adjustment(echo, [], asked) < form_adjustment(echo, [])
+
+
+def test_a_which_question_prefers_a_sentence_naming_something_new():
+    question = "Which Commission body is meant to build up EU-level expertise?"
+    asked, forms = terms(question), answer_forms(question)
+    names = "The AI Office was established by Commission Decision to develop Union expertise."
+    restates = "The Commission should build up central expertise at Union level."  # "Union" is the EU
+    assert new_name(names, asked) and not new_name(restates, asked)
+    assert form_adjustment(names, forms, asked) - form_adjustment(restates, forms, asked) == pytest.approx(
+        FORM_BONUS
+    )
 
 
 def test_statute_text_in_capitals_is_usable_prose():

@@ -82,19 +82,24 @@ def test_every_item_is_cited_with_a_listed_source():
     assert all(item.citations and set(item.citations) <= numbers for s in brief.sections for item in s.items)
 
 
-def test_fit_trims_lowest_scoring_items_of_longest_sections_to_one_page(tmp_path):
+def test_fit_trims_the_weakest_items_of_the_brief_to_one_page(tmp_path):
     brief = synthetic(items_per_section=6, sources=6)
     assert R.page_count(brief) > 1
     fitted = R.fit(brief)
     assert R.page_count(fitted) == 1 and fitted.stages["render"]["pages"] == 1
     trimmed = fitted.stages["render"]["trimmed"]
     assert trimmed
+    minimum = {s.key: s.min_items for s in SECTIONS}
+    dropped, kept_above_minimum = [], []
     for section, original in zip(fitted.sections, brief.sections, strict=True):
         kept = {i.text for i in section.items}
-        dropped = [i for i in original.items if i.text not in kept]
         assert kept <= {i.text for i in original.items}  # whole sentences only, never cut
-        if dropped:
-            assert max(i.score for i in dropped) <= min(i.score for i in section.items)
+        assert len(section.items) >= min(minimum[section.key], len(original.items))
+        dropped += [i.score for i in original.items if i.text not in kept]
+        if len(section.items) > minimum[section.key]:
+            kept_above_minimum += [i.score for i in section.items]
+    # the weakest items go first, whichever section holds them (not the longest section's weakest)
+    assert max(dropped) <= min(kept_above_minimum)
     assert pdf_pages(R.to_pdf(brief, tmp_path / "b.pdf")) == 1
 
 

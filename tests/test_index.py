@@ -107,13 +107,31 @@ def test_a_second_update_is_refused_while_one_runs(small):
         update_index(small, progress=False)
 
 
-def test_an_index_built_with_another_model_is_refused(small):
-    update_index(small, progress=False)
+def test_a_changed_backend_is_refused_for_queries_and_re_embeds_everything_on_update(small):
+    from briefing.retrieve import IndexMismatch, Searcher
+
+    fp32 = small.model_copy(update={"embed_backend": "onnx"})
+    int8 = small.model_copy(update={"embed_backend": "onnx-int8"})
+    update_index(fp32, progress=False)
+    with pytest.raises(
+        IndexMismatch, match="built with 'model:onnx' but queries would use 'model:onnx-int8'"
+    ):
+        Searcher(int8)
     manifest = Manifest(Path(small.index_dir) / "manifest.sqlite")
-    manifest.set_info("embed_model", "some-other-model")
+    manifest.set_info("embed_model", "model:onnx-int8 (re-embedding)")  # as a killed re-embedding leaves it
     manifest.close()
-    with pytest.raises(ValueError, match="built with the embedding model 'some-other-model'"):
-        update_index(small, progress=False)
+    with pytest.raises(IndexMismatch, match="is being re-embedded"):
+        Searcher(int8)
+    report = update_index(int8, progress=False)  # the re-embedding starts over and completes
+    assert report.embedded_with == "model:onnx-int8"
+    assert sorted(report.updated) == ["eu-ai-act-penalties-and-fines", "us-colorado-ai-act-sb24-205"]
+    manifest_ids, chroma_ids, bm25_ids = store_ids(int8)
+    assert manifest_ids == chroma_ids == bm25_ids
+    assert Searcher(int8).search("penalties for providers", k=3)
+    with pytest.raises(IndexMismatch):
+        Searcher(fp32)
+    again = update_index(int8, progress=False)
+    assert (again.embedded_with, again.chunks_embedded) == (None, 0)
 
 
 def test_chunk_metadata_and_offsets_point_into_the_source(mini_settings):
