@@ -99,6 +99,17 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def variant(i: int) -> str:
+    """A lower-case tag unique to request `i` ("req-b", "req-ba"…). Not a number: the answerer treats
+    a number the passages lack as a sign that the corpus does not cover the question, and abstains."""
+    letters = ""
+    while True:
+        i, digit = divmod(i, 26)
+        letters += "abcdefghijklmnopqrstuvwxyz"[digit]
+        if not i:
+            return f"req-{letters}"
+
+
 def run_load(
     base_url: str,
     questions: list[str],
@@ -110,8 +121,9 @@ def run_load(
 ) -> dict:
     """`clients` threads POST /api/ask (questions in turn) until `requests` are sent or `time_cap` passes.
 
-    `distinct`: number each question (" (#i)") so that no request hits the server's query-embedding
-    cache, as on a team server where most questions are new; False repeats the questions verbatim.
+    `distinct`: tag each question with a word of its own (`variant`) so that no request hits the
+    server's query-embedding cache, as on a team server where most questions are new; False repeats
+    the questions verbatim.
     """
     import httpx
 
@@ -131,7 +143,7 @@ def run_load(
                     if i >= requests or time.monotonic() >= deadline:
                         return
                     state["next"] += 1
-                text = questions[i % len(questions)] + (f" (#{i})" if distinct else "")
+                text = questions[i % len(questions)] + (f" ({variant(i)})" if distinct else "")
                 t0 = time.perf_counter()
                 try:
                     reply = client.post(

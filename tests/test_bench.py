@@ -57,6 +57,15 @@ def test_token_stats_counts_truncation():
     assert stats["tokens_unembedded"] == 46 and stats["truncated_texts"] == 1
 
 
+def test_load_test_tags_make_every_question_new_without_adding_a_number():
+    sys.path.insert(0, str(ROOT / "bench"))
+    from load import variant
+
+    tags = [variant(i) for i in range(1000)]
+    assert len(set(tags)) == 1000
+    assert not any(ch.isdigit() for tag in tags for ch in tag)
+
+
 @pytest.mark.slow
 def test_bench_on_two_documents(tmp_path):
     bench = _bench_module()
