@@ -148,6 +148,29 @@ def test_download_files_older_than_an_hour_are_removed(ui):
     assert not old.exists() and path.parent.is_dir() and path.parent.parent == ui.files
 
 
+def test_an_index_being_re_embedded_is_a_message_not_a_crash(ui, monkeypatch):
+    from briefing.retrieve import IndexMismatch
+
+    class Engine:
+        mode = "extractive"
+
+        def ask(self, question, history=None, filters=None):
+            raise IndexMismatch(
+                "the index at index is being re-embedded (or its re-embedding was interrupted)"
+            )
+
+    monkeypatch.setattr(ui, "engine", Engine)
+    with pytest.raises(gr.Error, match="is being re-embedded"):
+        list(ui.respond("What fines apply?", [], [], "", "", []))
+
+    def refuse(topic, **_):
+        raise IndexMismatch("the index at index is being re-embedded")
+
+    monkeypatch.setattr(service, "brief", refuse)
+    with pytest.raises(gr.Error, match="being re-embedded"):
+        ui.make_brief("EU AI Act", [], "", "", [], progress=Recorder())
+
+
 def test_filter_choices_follow_the_index(ui, monkeypatch):
     from types import SimpleNamespace
 

@@ -24,7 +24,7 @@ from fastapi import FastAPI  # noqa: E402
 
 from briefing import service  # noqa: E402
 from briefing.answer import Answerer, validate_question  # noqa: E402
-from briefing.retrieve import Filters  # noqa: E402
+from briefing.retrieve import Filters, IndexMismatch  # noqa: E402
 from briefing.settings import Settings  # noqa: E402
 from briefing.types import Answer  # noqa: E402
 from ui import views  # noqa: E402
@@ -168,12 +168,15 @@ class BriefingUI:
         turns = [*turns, turn]
         history = [t.question for t in turns[:-1]]
         yield self._chat(turns)
-        for event in self.answer_events(turn.question, history, filters):
-            if isinstance(event, Answer):
-                turn.answer, turn.mode = event, views.mode_label(event)
-            else:
-                turn.partial += event
-                yield self._chat(turns)
+        try:
+            for event in self.answer_events(turn.question, history, filters):
+                if isinstance(event, Answer):
+                    turn.answer, turn.mode = event, views.mode_label(event)
+                else:
+                    turn.partial += event
+                    yield self._chat(turns)
+        except IndexMismatch as exc:  # `briefing index` is re-embedding the index under the server
+            raise gr.Error(str(exc)) from None
         markdown = views.conversation_markdown(turns)
         path = self._file("briefing-conversation.md")
         path.write_text(markdown, encoding="utf-8")
@@ -263,7 +266,7 @@ class BriefingUI:
         progress(0.0, desc="Starting")
         try:
             brief = service.brief(topic, filters=filters, settings=self.settings, progress=report)
-        except ValueError as exc:
+        except (ValueError, IndexMismatch) as exc:
             raise gr.Error(str(exc)) from None
         slug = re.sub(r"[^a-z0-9]+", "-", brief.topic.lower()).strip("-")[:60] or "brief"
         files = [
