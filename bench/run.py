@@ -417,6 +417,7 @@ def run_benchmark(
             shutil.rmtree(tmp, ignore_errors=True)
     results["machine"]["load_average_1m_at_end"] = round(os.getloadavg()[0], 2)
     results["comparison"] = compare(results)
+    results["goals"] = goals(results)
     results["complete"] = True
     return results
 
@@ -465,6 +466,51 @@ def compare(results: dict) -> dict:
             ),
         }
     return out
+
+
+# The performance goals (bench goals, never timed assertions in tests): (name, measured, limit, met?).
+def goals(results: dict) -> list[dict]:
+    """Each goal with its measured value for the default backend, or None when not measured."""
+    backend = results.get("default_backend")
+    ours = results.get("ours", {}).get(backend, {})
+    comp = results.get("comparison", {})
+    int8 = comp.get("onnx-int8_vs_onnx", {})
+
+    def get(fn):
+        try:
+            return fn()
+        except (KeyError, TypeError):
+            return None
+
+    rows = [
+        (
+            "index build tokens/s vs LlamaIndex default",
+            get(lambda: comp[f"{backend}_vs_llamaindex"]["tokens_per_s_ratio"]),
+            ">=",
+            2.5,
+        ),
+        ("int8 recall@5 delta to fp32 (absolute)", get(lambda: abs(int8["recall@5_delta"])), "<=", 0.01),
+        ("int8 evidence@5 delta to fp32 (absolute)", get(lambda: abs(int8["evidence@5_delta"])), "<=", 0.01),
+        (
+            "no-change rebuild / full build",
+            get(lambda: ours["rebuild_no_change"]["ratio_to_full_build"]),
+            "<=",
+            0.02,
+        ),
+        ("extractive answer p50 (ms)", get(lambda: ours["latency"]["ask_p50_ms"]), "<=", 100),
+        ("extractive answer p95 (ms)", get(lambda: ours["latency"]["ask_p95_ms"]), "<=", 250),
+        ("serve start to first answer (s)", get(lambda: results["serve"]["ready_s"]), "<=", 10),
+        ("load test errors", get(lambda: results["load"]["errors"]), "<=", 0),
+    ]
+    return [
+        {
+            "goal": name,
+            "measured": value,
+            "target": f"{op} {limit}",
+            "met": None if value is None else (value >= limit if op == ">=" else value <= limit),
+        }
+        for name, value, op, limit in rows
+    ]
 
 
 # -- output --------------------------------------------------------------------------------------
@@ -549,6 +595,15 @@ def print_tables(results: dict) -> None:
             extra.add_row(key, ", ".join(f"{k}={v}" for k, v in value.items()))
     if extra.row_count:
         console.print(extra)
+
+    backend = results.get("default_backend")
+    verdicts = Table(title=f"Goals (default backend: {backend})", title_justify="left")
+    for column in ("goal", "measured", "target", "met"):
+        verdicts.add_column(column)
+    for g in results.get("goals") or goals(results):
+        met = {True: "yes", False: "NO", None: "not measured"}[g["met"]]
+        verdicts.add_row(g["goal"], "–" if g["measured"] is None else str(g["measured"]), g["target"], met)
+    console.print(verdicts)
 
 
 def main(argv: list[str] | None = None) -> int:
