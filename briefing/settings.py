@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     max_file_mb: float = Field(20.0, gt=0, description="Larger corpus files are skipped.")
     top_k: int = Field(10, ge=1, le=100, description="Passages returned by retrieval.")
     candidate_k: int = Field(30, ge=1, le=200, description="Candidates per retriever before fusion.")
+    hnsw_ef_search: int = Field(
+        500,
+        ge=10,
+        le=10_000,
+        description="Chroma HNSW candidates per dense query: higher is closer to exact.",
+    )
     chroma_url: str | None = Field(None, description="Chroma server URL; embedded store when unset.")
     collection: str = Field("briefing", description="Chroma collection name.")
     answer_backend: Literal["extractive", "llama-cpp", "ollama", "openai-like"] = "extractive"

@@ -26,9 +26,18 @@ def _client(index_dir: str, url: str | None):
 
 
 def get_collection(settings: Settings):
-    """The Chroma collection (cosine space) that holds the chunk vectors."""
+    """The Chroma collection (cosine space) that holds the chunk vectors, searched with
+    `hnsw_ef_search` candidates (an existing collection is brought to that value)."""
     client = _client(str(settings.index_dir), settings.chroma_url)
-    return client.get_or_create_collection(settings.collection, metadata={"hnsw:space": "cosine"})
+    ef_search = settings.hnsw_ef_search
+    # Only `configuration` is read when both are given: "hnsw:space" metadata next to it would
+    # silently make a new collection l2.
+    collection = client.get_or_create_collection(
+        settings.collection, configuration={"hnsw": {"space": "cosine", "ef_search": ef_search}}
+    )
+    if (collection.configuration_json.get("hnsw") or {}).get("ef_search") != ef_search:
+        collection.modify(configuration={"hnsw": {"ef_search": ef_search}})
+    return collection
 
 
 def get_vector_store(settings: Settings):

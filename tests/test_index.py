@@ -86,6 +86,17 @@ def test_changed_chunking_settings_rechunk_every_document(small):
     assert (again.updated, again.chunks_embedded) == ([], 0)
 
 
+def test_the_collection_is_cosine_and_searched_with_the_configured_ef(small):
+    from briefing.vectorstore import get_collection
+
+    update_index(small, progress=False)
+    hnsw = get_collection(small).configuration_json["hnsw"]
+    assert (hnsw["space"], hnsw["ef_search"]) == ("cosine", small.hnsw_ef_search)
+    wider = small.model_copy(update={"hnsw_ef_search": 800})  # an existing index follows the setting
+    assert get_collection(wider).configuration_json["hnsw"]["ef_search"] == 800
+    assert get_collection(wider).configuration_json["hnsw"]["space"] == "cosine"
+
+
 def test_reconcile_repairs_vectors_lost_from_chroma(small):
     from briefing.vectorstore import get_collection
 
