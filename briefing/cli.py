@@ -89,7 +89,7 @@ def index(corpus: CorpusOpt = None, index_dir: IndexOpt = None, json_out: JsonOp
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped[/bold] · "
         f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f}s"
         + (f" · {report.repaired} vectors repaired" if report.repaired else "")
-        + (f" · every document re-embedded with {report.embedded_with}" if report.embedded_with else "")
+        + (f" · every document re-embedded with {report.reembedded_with}" if report.reembedded_with else "")
     )
     for path, reason in report.skipped:
         out.print(f"  skipped {path}: {reason}", highlight=False)

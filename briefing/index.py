@@ -46,7 +46,7 @@ class IndexReport:
     chunks_embedded: int = 0
     tokens_embedded: int = 0
     repaired: int = 0
-    embedded_with: str | None = None  # set when a changed model or backend re-embedded everything
+    reembedded_with: str | None = None  # set when a changed model or backend re-embedded everything
     seconds: float = 0.0
 
     def to_json(self) -> dict:
@@ -59,7 +59,7 @@ class IndexReport:
             "chunks_embedded": self.chunks_embedded,
             "tokens_embedded": self.tokens_embedded,
             "repaired": self.repaired,
-            "reembedded_with": self.embedded_with,
+            "reembedded_with": self.reembedded_with,
             "seconds": round(self.seconds, 2),
         }
 
@@ -113,7 +113,7 @@ def update_index(settings: Settings, progress: bool = True, locked: bool = False
             for doc_id in gone:
                 delete_document(settings, manifest, doc_id)
                 report.removed.append(doc_id)
-            report.embedded_with = backend_id(settings) if reembed else None
+            report.reembedded_with = backend_id(settings) if reembed else None
             _embed_all(settings, manifest, todo, known, report, progress)
             manifest.set_info("chunking", chunking_id(settings))
             manifest.set_info("embed_model", backend_id(settings))

@@ -134,7 +134,7 @@ def test_a_changed_backend_is_refused_for_queries_and_re_embeds_everything_on_up
     with pytest.raises(IndexMismatch, match="is being re-embedded"):
         Searcher(int8)
     report = update_index(int8, progress=False)  # the re-embedding starts over and completes
-    assert report.embedded_with == "model:onnx-int8"
+    assert report.reembedded_with == "model:onnx-int8"
     assert sorted(report.updated) == ["eu-ai-act-penalties-and-fines", "us-colorado-ai-act-sb24-205"]
     manifest_ids, chroma_ids, bm25_ids = store_ids(int8)
     assert manifest_ids == chroma_ids == bm25_ids
@@ -142,7 +142,7 @@ def test_a_changed_backend_is_refused_for_queries_and_re_embeds_everything_on_up
     with pytest.raises(IndexMismatch):
         Searcher(fp32)
     again = update_index(int8, progress=False)
-    assert (again.embedded_with, again.chunks_embedded) == (None, 0)
+    assert (again.reembedded_with, again.chunks_embedded) == (None, 0)
 
 
 def test_chunk_metadata_and_offsets_point_into_the_source(mini_settings):
