@@ -468,6 +468,14 @@ def compare(results: dict) -> dict:
     return out
 
 
+def lookup(fn):
+    """`fn()`, or None when the results lack what it reads (a skipped phase)."""
+    try:
+        return fn()
+    except (KeyError, TypeError):
+        return None
+
+
 # The performance goals (bench goals, never timed assertions in tests): (name, measured, limit, met?).
 def goals(results: dict) -> list[dict]:
     """Each goal with its measured value for the default backend, or None when not measured."""
@@ -475,32 +483,30 @@ def goals(results: dict) -> list[dict]:
     ours = results.get("ours", {}).get(backend, {})
     comp = results.get("comparison", {})
     int8 = comp.get("onnx-int8_vs_onnx", {})
-
-    def get(fn):
-        try:
-            return fn()
-        except (KeyError, TypeError):
-            return None
-
     rows = [
         (
             "index build tokens/s vs LlamaIndex default",
-            get(lambda: comp[f"{backend}_vs_llamaindex"]["tokens_per_s_ratio"]),
+            lookup(lambda: comp[f"{backend}_vs_llamaindex"]["tokens_per_s_ratio"]),
             ">=",
             2.5,
         ),
-        ("int8 recall@5 delta to fp32 (absolute)", get(lambda: abs(int8["recall@5_delta"])), "<=", 0.01),
-        ("int8 evidence@5 delta to fp32 (absolute)", get(lambda: abs(int8["evidence@5_delta"])), "<=", 0.01),
+        ("int8 recall@5 delta to fp32 (absolute)", lookup(lambda: abs(int8["recall@5_delta"])), "<=", 0.01),
+        (
+            "int8 evidence@5 delta to fp32 (absolute)",
+            lookup(lambda: abs(int8["evidence@5_delta"])),
+            "<=",
+            0.01,
+        ),
         (
             "no-change rebuild / full build",
-            get(lambda: ours["rebuild_no_change"]["ratio_to_full_build"]),
+            lookup(lambda: ours["rebuild_no_change"]["ratio_to_full_build"]),
             "<=",
             0.02,
         ),
-        ("extractive answer p50 (ms)", get(lambda: ours["latency"]["ask_p50_ms"]), "<=", 100),
-        ("extractive answer p95 (ms)", get(lambda: ours["latency"]["ask_p95_ms"]), "<=", 250),
-        ("serve start to first answer (s)", get(lambda: results["serve"]["ready_s"]), "<=", 10),
-        ("load test errors", get(lambda: results["load"]["errors"]), "<=", 0),
+        ("extractive answer p50 (ms)", lookup(lambda: ours["latency"]["ask_p50_ms"]), "<=", 100),
+        ("extractive answer p95 (ms)", lookup(lambda: ours["latency"]["ask_p95_ms"]), "<=", 250),
+        ("serve start to first answer (s)", lookup(lambda: results["serve"]["ready_s"]), "<=", 10),
+        ("load test errors", lookup(lambda: results["load"]["errors"]), "<=", 0),
     ]
     return [
         {
@@ -538,10 +544,7 @@ def print_tables(results: dict) -> None:
     def row(label: str, fn) -> None:
         cells = []
         for _, r in pipelines:
-            try:
-                value = fn(r)
-            except (KeyError, TypeError):
-                value = None
+            value = lookup(lambda r=r: fn(r))
             cells.append("–" if value is None else str(value))
         table.add_row(label, *cells)
 

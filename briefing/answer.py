@@ -10,7 +10,9 @@ import math
 import re
 import time
 from collections import Counter
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -296,7 +298,7 @@ class Answerer:
         context_terms = terms(query) - own_terms
         own_vec = embed_query(self.settings, question) if question and question != query else q_vec
         forms = answer_forms(question or query)
-        asked = own_terms | context_terms
+        asked = frozenset(own_terms | context_terms)  # hashed once: `new_name` caches by it
         pool: list[tuple[Passage, int, int, str, np.ndarray, set[str], str]] = []
         for passage in passages:
             text = self.searcher.manifest.document_text(passage.doc_id) or ""
@@ -400,18 +402,24 @@ MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
 LIST_MARK = re.compile(r"\s*(?:[-*+•>]|\d{1,3}[.)]|\([a-z0-9]{1,4}\)|[a-z][.)])\s")
 
 
-def new_name(sentence: str, question_terms: set[str]) -> bool:
+def new_name(sentence: str, question_terms: AbstractSet[str]) -> bool:
     """Whether a sentence names something the question does not (the AI Office, for "which body")."""
-    known = {part for term in question_terms for part in term.split("-")}
-    for term in list(known):
-        known.update(w for alt in ALIASES.get(term, ()) for w in alt.split())
+    known = _name_vocabulary(frozenset(question_terms))
     return any(
         _stem(w.lower()) not in known and w.lower() not in STOPWORDS and w.lower() not in GENERIC
         for w in NAME.findall(sentence)
     )
 
 
-def form_adjustment(sentence: str, forms: list[str], question_terms: set[str] | None = None) -> float:
+@lru_cache(maxsize=64)
+def _name_vocabulary(question_terms: frozenset[str]) -> frozenset[str]:
+    """The question's words split at hyphens, with their aliases ("eu" also means "union"): built
+    once per question, not once per candidate sentence."""
+    known = {part for term in question_terms for part in term.split("-")}
+    return frozenset(known | {w for term in known for alt in ALIASES.get(term, ()) for w in alt.split()})
+
+
+def form_adjustment(sentence: str, forms: list[str], question_terms: AbstractSet[str] | None = None) -> float:
     """Prefer sentences of the expected answer form; penalise headings, very long sentences and
     sentences that only restate the question (a title that echoes it answers nothing)."""
     prose = LINK.sub(r"\1", sentence)  # a URL's digits are not a date or a figure
