@@ -14,7 +14,7 @@ import yaml
 from briefing.types import Document
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
-IGNORED_NAMES = {"readme.md"}  # folder documentation, not articles
+IGNORED_NAMES = {"readme.md", "sources.md"}  # folder documentation and source notes, not articles
 KNOWN_FIELDS = {"title", "date", "publisher", "url", "jurisdiction", "topics"}
 
 

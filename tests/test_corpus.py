@@ -115,6 +115,7 @@ def test_oversized_file_is_skipped(tmp_path):
 
 def test_readme_hidden_and_other_files_are_not_documents(tmp_path):
     write(tmp_path, "README.md", "# About this folder\n")
+    write(tmp_path, "SOURCES.md", "# Sources of the corpus fixes\n")
     write(tmp_path, ".hidden/x.md", "hidden")
     write(tmp_path, "sources.toml", "[x]")
     write(tmp_path, "image.png", b"\x89PNG")
