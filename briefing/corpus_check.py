@@ -46,7 +46,8 @@ _DATE_PATTERNS = (
 # A date reads as scheduled, not as a past event, when a preposition just before it or a future-tense
 # word earlier in its sentence says so ("applies from 2 August 2026", "is due by ...", "will ...").
 _FORWARD_NEAR = re.compile(
-    r"\b(from|by|until|till|to|through|before|starting|beginning|on or after)\W*$", re.I
+    r"\b(from|by|until|till|to|through|before|starting|beginning|on or after|instead of|rather than)\W*$",
+    re.I,
 )
 _FORWARD_SENTENCE = re.compile(
     r"\b(will|would|shall|must|expected|scheduled|planned|plans?|due|deadline|takes? effect|apply|applies|"
@@ -55,6 +56,7 @@ _FORWARD_SENTENCE = re.compile(
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?]\s|\n")
+_HEADING = re.compile(r"^#{1,6} .*$", re.M)
 _URL = re.compile(r"\(?https?://[^\s)]+\)?")
 _NAMED = (
     (re.compile(r"\b(?:Executive Order|EO)\s+(1\d{4})\b"), "Executive Order {0}"),
@@ -291,6 +293,7 @@ def body_dates(body: str) -> list[Mention]:
     """Every date the body mentions, outside links and the Sources section, in order."""
     main = re.split(r"^## Sources\s*$", body, flags=re.M)[0]
     main = _URL.sub(lambda m: " " * len(m.group(0)), main)
+    main = _HEADING.sub(lambda m: " " * len(m.group(0)), main)  # headings repeat the title's dates
     seen: dict[int, Mention] = {}
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(main):

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from briefing.cli import app
+from briefing.corpus import split_front_matter
 from briefing.corpus_check import Finding, body_dates, check_corpus, is_http_url
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -223,7 +224,7 @@ def test_project_articles_with_updated_have_no_errors():
     current = {
         f"articles/{p.name}"
         for p in (ROOT / "corpus" / "articles").glob("*.md")
-        if "\nupdated:" in p.read_text(encoding="utf-8").split("\n---", 2)[1]
+        if "updated" in split_front_matter(p.read_text(encoding="utf-8"))[1]
     }
     assert current
     errors = [f.line() for f in _project_errors() if f.path in current]
