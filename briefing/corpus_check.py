@@ -108,6 +108,10 @@ _EVENTS = (
     (re.compile(r"\b(?:was|were) held\b", re.I), "held"),
 )
 _EVENT_LABELS = {label for _, label in _EVENTS}
+_TIME_REFERENCE = re.compile(
+    r"\b(?:before|after|ahead of|since|following|until|prior to)\s+(?:the\s+)?$", re.I
+)
+_WINDOW = 120  # the longest stretch of a sentence that may hold a name, an event word and a date
 _COUNT = re.compile(
     r"\b(\d{1,4})\s+(countries|companies|signatories|members|experts|entities|articles|states|nations)\b"
 )
@@ -287,6 +291,7 @@ class Mention(NamedTuple):
     scheduled: bool
     text: str
     has_day: bool
+    start: int
 
 
 def body_dates(body: str) -> list[Mention]:
@@ -305,7 +310,9 @@ def body_dates(body: str) -> list[Mention]:
             before = main[: match.start()]
             sentence = _SENTENCE_END.split(before[-160:])[-1]
             forward = bool(_FORWARD_NEAR.search(before[-30:]) or _FORWARD_SENTENCE.search(sentence))
-            seen[match.start()] = Mention(date, forward, match.group(0), "d" in match.groupdict())
+            seen[match.start()] = Mention(
+                date, forward, match.group(0), "d" in match.groupdict(), match.start()
+            )
     return [seen[k] for k in sorted(seen)]
 
 
@@ -328,7 +335,7 @@ def check_body_dates(entry: Entry) -> list[Finding]:
     if date is None:
         return []
     found = []
-    for when, scheduled, text, _ in body_dates(entry.body):
+    for when, scheduled, text, *_ in body_dates(entry.body):
         if scheduled:
             continue
         if updated and when > updated:
@@ -361,37 +368,67 @@ def check_duplicate_titles(entries: Iterable[Entry]) -> list[Finding]:
 
 
 def facts(body: str) -> list[tuple[tuple[str, str], str]]:
-    """((named thing, what), value) pairs from sentences naming exactly one law, order, summit or report."""
+    """((named thing, event or unit), value) pairs: dates and counts stated next to a named law, order or summit.
+
+    A date counts for a name when the name, an event word ("signed", "adopted", ...) and the date sit within
+    `_WINDOW` characters of one sentence with no other name or date between them; the tightest fit wins.
+    """
     main = _URL.sub(" ", re.split(r"^## Sources\s*$", body, flags=re.M)[0])
     out = []
     for sentence in re.split(r"(?<=[.;!?])\s+|\n+", main):
-        names = named_things(sentence)
-        if len(names) != 1:
+        names = named_spans(sentence)
+        if not names:
             continue
-        (name,) = names
-        events = {label for pattern, label in _EVENTS if pattern.search(sentence)}
-        dates = {m.date.isoformat() if m.has_day else m.date.isoformat()[:7] for m in body_dates(sentence)}
-        if len(events) == 1 and len(dates) == 1:
-            out.append(((name, events.pop()), dates.pop()))
-        counts = _COUNT.findall(sentence)
-        if len(counts) == 1:
-            number, noun = counts[0]
-            out.append(((name, noun), number))
+        dates = [(m.start, m.start + len(m.text), _value(m)) for m in body_dates(sentence)]
+        events = [
+            (m.start(), m.end(), label) for pattern, label in _EVENTS for m in pattern.finditer(sentence)
+        ]
+        for name in names:
+            if _TIME_REFERENCE.search(sentence[: name[0]]):
+                continue  # "ahead of the Paris summit": the date belongs to something else
+            fits = [
+                (_extent(name, event, date), event[2], date[2])
+                for event in events
+                for date in dates
+                if _clear(_extent(name, event, date), names, dates, {name[:2], date[:2]})
+            ]
+            for label in {label for _, label, _ in fits}:
+                out.append(((name[2], label), min(f for f in fits if f[1] == label)[2]))
+        for match in _COUNT.finditer(sentence):
+            count = (match.start(), match.end(), "")
+            near = [n for n in names if _clear(_extent(n, count, count), names, [], {n[:2]})]
+            if near:
+                name = min(near, key=lambda n: _extent(n, count, count)[1] - _extent(n, count, count)[0])
+                out.append(((name[2], match.group(2)), match.group(1)))
     return out
 
 
-def named_things(sentence: str) -> set[str]:
-    """The laws, orders, memoranda, summits and plans a sentence names, normalised."""
-    names = set()
+def _value(mention: Mention) -> str:
+    return mention.date.isoformat() if mention.has_day else mention.date.isoformat()[:7]
+
+
+def _extent(*spans: tuple[int, int, str]) -> tuple[int, int]:
+    return min(s[0] for s in spans), max(s[1] for s in spans)
+
+
+def _clear(extent: tuple[int, int], names: list, dates: list, own: set[tuple[int, int]]) -> bool:
+    """The stretch is short and holds no name or date other than its own."""
+    lo, hi = extent
+    others = [s for s in [*names, *dates] if s[:2] not in own]
+    return hi - lo <= _WINDOW and not any(lo <= s[0] < hi for s in others)
+
+
+def named_spans(sentence: str) -> list[tuple[int, int, str]]:
+    """(start, end, normalised name) of the laws, orders, memoranda, summits and plans a sentence names."""
+    spans = []
     for pattern, template in _NAMED:
         for match in pattern.finditer(sentence):
-            name = template.format(*match.groups())
-            words = name.split()
+            words = template.format(*match.groups()).split()
             while words and words[0].lower() in _LEADING_WORDS:
                 words = words[1:]
-            if len(words) >= 2:
-                names.add(" ".join(words))
-    return names
+            if len(words) >= 2 and not any(s[0] <= match.start() < s[1] for s in spans):
+                spans.append((match.start(), match.end(), " ".join(words)))
+    return sorted(spans)
 
 
 def check_consistency(entries: Iterable[Entry]) -> list[Finding]:

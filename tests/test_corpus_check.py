@@ -166,12 +166,17 @@ def test_conflicting_facts_are_checks_not_errors(corpus):
     article(corpus, "d", "D", "The Bletchley Declaration was endorsed by 28 countries.")
     article(corpus, "e", "E", "In all, 29 countries endorsed the Bletchley Declaration.")
     article(corpus, "f", "F", "Executive Order 14179 was signed in January 2025.", date="2025-01-23")
+    text = "The report was published on 29 January 2025, ahead of the Paris AI Action Summit."
+    article(corpus, "g", "G", text, date="2025-02-11")
+    article(corpus, "h", "H", "The Paris AI Action Summit was held on 10 February 2025.", date="2025-02-11")
+    text = "Trump signed Executive Order 14179 on 23 January 2025, revoking Executive Order 14110 of 2023."
+    article(corpus, "i", "I", text, date="2025-01-23")
     found = check_corpus(corpus)
     assert all(not f.is_error for f in found)
     assert [(f.path, f.message) for f in found] == [
         (
             "articles/c.md",
-            "Executive Order 14179: signed 2025-01-20 here, but 2025-01-23 in articles/a.md, articles/b.md",
+            "Executive Order 14179: signed 2025-01-20 here, but 2025-01-23 in articles/a.md, articles/b.md, articles/i.md",
         ),
         ("articles/d.md", "Bletchley Declaration: 28 countries here, but 29 in articles/e.md"),
         ("articles/e.md", "Bletchley Declaration: 29 countries here, but 28 in articles/d.md"),
@@ -238,3 +243,15 @@ def test_project_articles_with_updated_have_no_errors():
 def test_the_project_corpus_has_no_errors():
     errors = [f.line() for f in _project_errors()]
     assert not errors, "\n".join(errors)
+
+
+def test_refresh_report_lists_lint_findings():
+    from briefing.refresh import RefreshReport
+
+    finding = Finding(
+        "fetched/feed/x.md", "body-date", "mentions 3 March 2025 (2025-03-03), later than date 2025-01-01"
+    )
+    report = RefreshReport(added=["fetched/feed/x"], checks=[finding])
+    assert f"  lint      {finding.line()}" in report.lines()
+    assert report.to_json()["checks"] == [finding.to_json()]
+    assert report.exit_code == 0  # lint findings are reported, they do not fail a refresh
