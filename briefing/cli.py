@@ -210,6 +210,34 @@ def stats(index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
         out.print(table)
 
 
+@app.command("check-corpus")
+def check_corpus(
+    folder: Annotated[
+        Path | None, typer.Argument(help="Corpus folder (default: the configured one).")
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Lint a corpus: front matter, vocabulary, dates, sources, duplicate titles, conflicting facts.
+
+    One line per finding (`path: kind: message`); kind `check` is a warning. Exit 1 when any error.
+    """
+    from briefing.corpus_check import check_corpus as run_check
+    from briefing.corpus_check import summary
+
+    root = folder or Path(_settings().corpus_dir)
+    try:
+        findings = run_check(root)
+    except FileNotFoundError as exc:
+        fail(str(exc))
+    if json_out:
+        print(json.dumps([f.to_json() for f in findings], indent=2, ensure_ascii=False))
+    else:
+        for finding in findings:
+            out.print(finding.line(), highlight=False, markup=False, soft_wrap=True)
+        out.print(summary(findings), highlight=False)
+    raise typer.Exit(1 if any(f.is_error for f in findings) else 0)
+
+
 def _call(fn):
     """Run a library call; known failures become one-line errors."""
     from briefing import service

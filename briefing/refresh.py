@@ -45,6 +45,7 @@ from briefing.corpus import (
     load_document,
     split_front_matter,
 )
+from briefing.corpus_check import Finding, check_corpus
 from briefing.index import IndexReport, index_lock, manifest_path, update_index
 from briefing.manifest import Manifest
 from briefing.settings import Settings
@@ -580,6 +581,7 @@ class RefreshReport:
     failed: list[tuple[str, str]] = field(default_factory=list)  # (item, reason)
     removed: list[str] = field(default_factory=list)
     index: IndexReport | None = None
+    checks: list[Finding] = field(default_factory=list)  # corpus lint of the files written
     dry_run: bool = False
     seconds: float = 0.0
 
@@ -603,6 +605,7 @@ class RefreshReport:
             "failed": [{"item": i, "reason": r} for i, r in self.failed],
             "removed": self.removed,
             "index": self.index.to_json() if self.index else None,
+            "checks": [f.to_json() for f in self.checks],
             "dry_run": self.dry_run,
             "seconds": round(self.seconds, 2),
         }
@@ -617,6 +620,7 @@ class RefreshReport:
         out += [f"  skipped   {i}: {r}" for i, r in self.skipped] + [
             f"  failed    {i}: {r}" for i, r in self.failed
         ]
+        out += [f"  lint      {f.line()}" for f in self.checks]
         if self.index:
             idx = self.index
             out.append(
@@ -916,6 +920,7 @@ def run_refresh(
         finally:
             run.close()
         if not dry_run:
+            run.report.checks = check_corpus(corpus, only=[*run.report.added, *run.report.updated])
             run.report.index = update_index(settings, progress=progress, locked=True)
             _set_last_refresh(settings)
     run.report.seconds = time.perf_counter() - started
