@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PYTHON ?= python3.11
 VENV ?= .venv
 PY := $(VENV)/bin/python
-PIP := $(PY) -m pip install -q --disable-pip-version-check
+# PYTHONWARNINGS: setuptools warns on every editable build that the source tree is what gets imported (the point of it)
+PIP := PYTHONWARNINGS=ignore $(PY) -m pip install -q --disable-pip-version-check
 BRIEFING := $(VENV)/bin/briefing
 STAMP := $(VENV)/.installed
 SHARED ?= ../shared
