@@ -12,6 +12,9 @@ from typing import Any
 # Importing the settings first sets the offline and quiet defaults (HF_HUB_OFFLINE, TQDM_DISABLE)
 # before any library that reads them is imported.
 from briefing import settings as _settings  # noqa: F401
+from briefing.quiet import install as _quiet
+
+_quiet()
 
 __all__ = ["ask", "brief", "index", "refresh", "search", "stats"]
 

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 app = typer.Typer(
@@ -16,27 +17,40 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain click help: flags show as `--json`, not `--json <bool>`, and text wraps to the terminal.
+    rich_markup_mode=None,
 )
 out = Console()
 err = Console(stderr=True)
 
 CorpusOpt = Annotated[
-    Path | None, typer.Option("--corpus", help="Corpus folder (default: BRIEFING_CORPUS_DIR, else corpus/).")
+    Path | None,
+    typer.Option(
+        "--corpus", metavar="DIR", help="Corpus folder (default: BRIEFING_CORPUS_DIR, else corpus/)."
+    ),
 ]
 IndexOpt = Annotated[
-    Path | None, typer.Option("--index-dir", help="Index folder (default: BRIEFING_INDEX_DIR, else index/).")
+    Path | None,
+    typer.Option(
+        "--index-dir", metavar="DIR", help="Index folder (default: BRIEFING_INDEX_DIR, else index/)."
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 JurOpt = Annotated[
-    list[str] | None, typer.Option("--jurisdiction", "-j", help="Only these jurisdictions (repeatable).")
+    list[str] | None,
+    typer.Option("--jurisdiction", "-j", metavar="NAME", help="Only these jurisdictions (repeatable)."),
 ]
 SinceOpt = Annotated[
-    str | None, typer.Option("--since", help="Only documents dated on or after this ISO date.")
+    str | None,
+    typer.Option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after this ISO date."),
 ]
 UntilOpt = Annotated[
-    str | None, typer.Option("--until", help="Only documents dated on or before this ISO date.")
+    str | None,
+    typer.Option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before this ISO date."),
 ]
-PubOpt = Annotated[list[str] | None, typer.Option("--publisher", help="Only these publishers (repeatable).")]
+PubOpt = Annotated[
+    list[str] | None, typer.Option("--publisher", metavar="NAME", help="Only these publishers (repeatable).")
+]
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -72,7 +86,10 @@ def _filters(jurisdiction, since, until, publisher):
 
 @app.command()
 def index(corpus: CorpusOpt = None, index_dir: IndexOpt = None, json_out: JsonOpt = False) -> None:
-    """Build the index from the corpus folder, or update it: only new or changed documents are embedded."""
+    """Build or update the index from the corpus folder.
+
+    Only new or changed documents are embedded.
+    """
     from briefing.index import IndexBusy
     from briefing.service import index as run_index
 
@@ -89,7 +106,8 @@ def index(corpus: CorpusOpt = None, index_dir: IndexOpt = None, json_out: JsonOp
         f"{len(report.unchanged)} unchanged, {len(report.skipped)} skipped[/bold] · "
         f"{report.chunks_embedded} chunks embedded in {report.seconds:.1f}s"
         + (f" · {report.repaired} vectors repaired" if report.repaired else "")
-        + (f" · every document re-embedded with {report.reembedded_with}" if report.reembedded_with else "")
+        + (f" · every document re-embedded with {report.reembedded_with}" if report.reembedded_with else ""),
+        soft_wrap=True,
     )
     for path, reason in report.skipped:
         out.print(f"  skipped {path}: {reason}", highlight=False)
@@ -97,10 +115,10 @@ def index(corpus: CorpusOpt = None, index_dir: IndexOpt = None, json_out: JsonOp
 
 @app.command()
 def search(
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    query: Annotated[str, typer.Argument(metavar="QUERY", help="What to look for.")],
     index_dir: IndexOpt = None,
-    k: Annotated[int, typer.Option("-k", help="How many passages.")] = 10,
-    mode: Annotated[str, typer.Option(help="hybrid, dense or bm25.")] = "hybrid",
+    k: Annotated[int, typer.Option("-k", metavar="N", help="How many passages.")] = 10,
+    mode: Annotated[str, typer.Option(metavar="MODE", help="hybrid, dense or bm25.")] = "hybrid",
     jurisdiction: JurOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -125,17 +143,21 @@ def search(
         return
     for p in passages:
         out.print(
-            f"[bold]{p.rank}. {p.meta.get('title')}[/bold] ({p.doc_id}, {p.meta.get('date') or 'date unknown'})"
+            f"[bold]{p.rank}. {escape(str(p.meta.get('title')))}[/bold] · score {p.score:.4f}"
+            f" ({escape(p.doc_id)}, {p.meta.get('date') or 'date unknown'})",
+            soft_wrap=True,
         )
         out.print("   " + " ".join(p.text.split())[:300] + "…", highlight=False)
 
 
 @app.command()
 def ask(
-    question: Annotated[str | None, typer.Argument(help="The question (omit with --jsonl).")] = None,
+    question: Annotated[
+        str | None, typer.Argument(metavar="QUESTION", help="The question (omit with --jsonl).")
+    ] = None,
     index_dir: IndexOpt = None,
     history: Annotated[
-        list[str] | None, typer.Option("--history", help="An earlier user turn (repeatable).")
+        list[str] | None, typer.Option("--history", metavar="TURN", help="An earlier user turn (repeatable).")
     ] = None,
     jurisdiction: JurOpt = None,
     since: SinceOpt = None,
@@ -146,7 +168,10 @@ def ask(
         bool, typer.Option("--jsonl", help="Read JSON lines {id, question, history} on stdin.")
     ] = False,
 ) -> None:
-    """Answer a question with cited sentences from the corpus (or say the corpus does not cover it)."""
+    """Answer a question with cited sentences from the corpus.
+
+    When the corpus does not cover the question, it says so and lists the closest passages.
+    """
     settings = _settings(index_dir=index_dir)
     filters = _filters(jurisdiction, since, until, publisher)
     if jsonl:
@@ -154,6 +179,7 @@ def ask(
         return
     if question is None:
         fail("give a question, or --jsonl to read questions from stdin")
+    load_s = _load(settings)
     answer = _call(lambda s: s.ask(question, history=history, filters=filters, settings=settings))
     if json_out:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
@@ -168,10 +194,24 @@ def ask(
             + (f" <{c.url}>" if c.url else ""),
             highlight=False,
         )
-    out.print(f"[dim]{answer.mode} · {answer.latency_ms:.0f} ms[/dim]")
+    out.print(
+        f"[dim]{answer.mode} · models loaded in {load_s:.1f} s · answered in {answer.latency_ms:.0f} ms[/dim]"
+    )
+
+
+def _load(settings) -> float:
+    """Load the index and the models with one tiny search (as `serve` does); returns the seconds taken.
+
+    The answer's own latency then measures answering alone."""
+    import time
+
+    started = time.perf_counter()
+    _call(lambda s: s.search("AI governance", k=1, settings=settings))
+    return time.perf_counter() - started
 
 
 def _ask_jsonl(settings, filters) -> None:
+    _load(settings)
     for n, line in enumerate(sys.stdin, start=1):
         if not line.strip():
             continue
@@ -255,17 +295,20 @@ def _call(fn):
 def evaluate(
     corpus: CorpusOpt = None,
     questions: Annotated[
-        Path, typer.Option(help="Question set (JSON lines, see shared/eval/README.md).")
+        Path, typer.Option(metavar="FILE", help="Question set (JSON lines, see shared/eval/README.md).")
     ] = Path("../shared/eval/dev-questions.jsonl"),
     briefs: Annotated[
-        Path | None, typer.Option(help="Brief topics (JSON lines) to score must_cover.")
+        Path | None, typer.Option(metavar="FILE", help="Brief topics (JSON lines) to score must_cover.")
     ] = None,
     index_dir: IndexOpt = None,
-    output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the JSON results.")] = Path(
-        "eval-results/dev.json"
-    ),
+    output: Annotated[
+        Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the JSON results.")
+    ] = Path("eval-results/dev.json"),
 ) -> None:
-    """Index a corpus and score retrieval (dense, BM25, hybrid), answers and briefs on a question set."""
+    """Score retrieval, answers and briefs on a question set.
+
+    Indexes the corpus first; retrieval is scored dense, BM25 and hybrid.
+    """
     from briefing.evaluate import run_eval
 
     if not questions.is_file():
@@ -305,22 +348,31 @@ def refresh(
     corpus: CorpusOpt = None,
     index_dir: IndexOpt = None,
     origin: Annotated[
-        str | None, typer.Option("--from", help="A file, folder or URL to read instead of sources.toml.")
+        str | None,
+        typer.Option(
+            "--from", metavar="PATH_OR_URL", help="A file, folder or URL to read instead of sources.toml."
+        ),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Fetch and compare; change nothing.")] = False,
     prune: Annotated[bool, typer.Option("--prune", help="Remove documents their source dropped.")] = False,
     allow_host: Annotated[
         list[str] | None,
-        typer.Option("--allow-host", help="A host or address allowed although private (repeatable)."),
+        typer.Option(
+            "--allow-host", metavar="HOST", help="A host or address allowed although private (repeatable)."
+        ),
     ] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Bring the corpus up to date from corpus/sources.toml (folders, pages, feeds), then update the index.
+    """Update the corpus from its sources, then the index.
 
-    Exit codes: 0 done, 1 some items failed (the rest is applied), 2 nothing done (bad configuration, busy).
+    The sources (folders, pages, feeds) are listed in corpus/sources.toml.
+
+    \b
+    Exit codes:
+      0  done
+      1  some items failed (the rest is applied)
+      2  nothing done (bad configuration, busy)
     """
-    from rich.markup import escape
-
     from briefing.index import IndexBusy
     from briefing.refresh import ConfigError
     from briefing.service import refresh as run_refresh
@@ -353,14 +405,19 @@ def refresh(
 @app.command()
 def serve(
     host: Annotated[
-        str | None, typer.Option(help="Address to listen on (default: BRIEFING_HOST, else 127.0.0.1).")
+        str | None,
+        typer.Option(metavar="HOST", help="Address to listen on (default: BRIEFING_HOST, else 127.0.0.1)."),
     ] = None,
     port: Annotated[
-        int | None, typer.Option(min=1, max=65535, help="Port (default: BRIEFING_PORT, else 7860).")
+        int | None,
+        typer.Option(min=1, max=65535, metavar="PORT", help="Port (default: BRIEFING_PORT, else 7860)."),
     ] = None,
     index_dir: IndexOpt = None,
 ) -> None:
-    """Serve the browser UI at http://HOST:PORT/ and the REST API under /api (after loading the models)."""
+    """Serve the browser UI and the REST API.
+
+    The UI is at http://HOST:PORT/, the API under /api; the models are loaded first.
+    """
     from briefing.api import serve as run_server
     from briefing.index import manifest_path
     from briefing.retrieve import IndexMismatch
@@ -377,24 +434,35 @@ def serve(
 
 @app.command()
 def brief(
-    topic: Annotated[str, typer.Argument(help="What the brief is about.")],
+    topic: Annotated[str, typer.Argument(metavar="TOPIC", help="What the brief is about.")],
     index_dir: IndexOpt = None,
     jurisdiction: JurOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     publisher: PubOpt = None,
     fmt: Annotated[
-        str | None, typer.Option("--format", "-f", help="md, pdf, docx or html (default: -o suffix, or md).")
+        str | None,
+        typer.Option(
+            "--format", "-f", metavar="FORMAT", help="md, pdf, docx or html (default: -o suffix, or md)."
+        ),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("-o", "--output", help="File to write; without it, Markdown is printed.")
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="File to write; without it, Markdown is printed."
+        ),
     ] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the brief as JSON (and write -o).")] = False,
 ) -> None:
-    """Write a one-page brief on a topic: every sentence quoted from a source and cited.
+    """Write a one-page brief on a topic, every sentence cited.
 
-    Exit codes: 0 brief written; 2 bad input (empty topic, bad date, unknown format); 3 insufficient
-    coverage: the corpus holds too little on the topic, so a short note is given instead of a brief.
+    Every sentence is quoted from a source and cited [n].
+
+    \b
+    Exit codes:
+      0  brief written
+      2  bad input (empty topic, bad date, unknown format)
+      3  insufficient coverage: a short note instead of a brief
     """
     from briefing.brief import validate_topic
     from briefing.render import FORMATS, render, to_markdown

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import platform
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -106,7 +108,7 @@ def token_counter(settings: Settings):
 # so cannot sit beside sentence-transformers 6; the export and the pooling are therefore done here.
 
 
-EXPORT_VERSION = "2"  # part of the cache stamp: bump it when the export or the quantisation changes
+EXPORT_VERSION = "3"  # part of the cache stamp: bump it when the export or the quantisation changes
 # Padded tokens per ONNX batch. With texts sorted by token count (not characters), measured on the
 # eval corpus (2 cores): chunks +30%, sentences 2x over 32 char-sorted texts per batch; 768-1024
 # is the optimum (2048: 3-11% slower, 8192: 20-30%: the activations no longer stay in cache).
@@ -144,16 +146,30 @@ def onnx_model_path(model: str, quantized: bool, cache_dir: Path) -> Path:
     fp32 = folder / "model.onnx"
     with FileLock(str(folder / ".lock")):
         if not fp32.exists():
-            _export(model, fp32)
+            with _step("Exporting the embedding model to ONNX (once per machine)"):
+                _export(model, fp32)
         if not quantized:
             return fp32
         name, options = quantisation_config()
         int8 = folder / f"model-int8-{name}.onnx"
         if not int8.exists():
             tmp = int8.with_suffix(".tmp.onnx")
-            _quantise(model, fp32, tmp, options)
+            with _step("Quantising the embedding model to int8 (once per machine)"):
+                _quantise(model, fp32, tmp, options)
             tmp.rename(int8)
         return int8
+
+
+@contextmanager
+def _step(message: str) -> Iterator[None]:
+    """A spinner on stderr while a one-time step runs, then a line saying how long it took."""
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    started = time.perf_counter()
+    with console.status(f"{message}…"):
+        yield
+    console.print(f"{message}: done in {time.perf_counter() - started:.0f} s", highlight=False)
 
 
 def _quantise(model: str, fp32: Path, target: Path, options: dict[str, Any]) -> None:
@@ -168,8 +184,14 @@ def _quantise(model: str, fp32: Path, target: Path, options: dict[str, Any]) -> 
     """
     import onnx
     from onnxruntime.quantization import quantize_dynamic
+    from onnxruntime.quantization.shape_inference import quant_pre_process
 
-    proto = onnx.load(str(fp32))
+    prepared = target.with_suffix(".pre.onnx")
+    # Shape inference and graph clean-up, as ORT advises; auto_merge resolves the batch/seq symbols
+    # that the mask broadcasting otherwise leaves unresolved.
+    quant_pre_process(str(fp32), str(prepared), auto_merge=True)
+    proto = onnx.load(str(prepared))
+    prepared.unlink()
     keep_fp32 = _smooth(proto, model)
     quantize_dynamic(
         proto,
@@ -241,8 +263,12 @@ def _export(model: str, target: Path) -> None:
             self.encoder = encoder
 
         def forward(self, input_ids, attention_mask, token_type_ids):
+            # A ready 4D additive mask: transformers then skips its own mask builder, whose Python-side
+            # shape checks and index ops made the tracer warn that the graph might be wrong.
+            keep = attention_mask[:, None, None, :].to(torch.float32)
+            additive = (1.0 - keep) * torch.finfo(torch.float32).min
             hidden = self.encoder(
-                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+                input_ids=input_ids, attention_mask=additive, token_type_ids=token_type_ids
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)

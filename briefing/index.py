@@ -285,7 +285,7 @@ def ensure_bm25(settings: Settings, manifest: Manifest) -> bool:
     if nodes:
         BM25Retriever.from_defaults(
             nodes=nodes, similarity_top_k=min(settings.candidate_k, len(nodes))
-        ).persist(str(tmp))
+        ).persist(str(tmp), show_progress=False)  # no "Finding newlines for mmindex" bar
     (tmp / "generation").write_text(str(generation))
     old = target.with_name(BM25_DIR + ".old")
     shutil.rmtree(old, ignore_errors=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -120,3 +121,25 @@ def test_index_json_reports_what_it_did(mini_corpus, tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert len(report["added"]) == 8 and report["chunks_embedded"] > 0
+
+
+def test_search_shows_scores_and_ask_separates_load_from_answer_time(mini_settings):
+    result = runner.invoke(app, ["search", "--index-dir", str(mini_settings.index_dir), "-k", "2", "fines"])
+    assert result.exit_code == 0 and result.stdout.count(" · score 0.") == 2, result.output
+    result = runner.invoke(
+        app, ["ask", "--index-dir", str(mini_settings.index_dir), "What fines does the EU AI Act set?"]
+    )
+    assert re.search(r"models loaded in \d+\.\d s · answered in \d+ ms", result.stdout), result.stdout
+
+
+def test_help_shows_flags_plainly_and_needs_no_heavy_import():
+    code = (
+        "import sys; from typer.testing import CliRunner; from briefing.cli import app\n"
+        "out = CliRunner().invoke(app, ['search', '--help']).output\n"
+        "stats = CliRunner().invoke(app, ['stats', '--help']).output\n"
+        "heavy = [m for m in ('torch', 'transformers', 'chromadb', 'llama_index.core') if m in sys.modules]\n"
+        "print(out); print(stats); print('HEAVY', heavy)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "--json " in proc.stdout and "<bool>" not in proc.stdout, proc.stdout
+    assert "-k N" in proc.stdout and "HEAVY []" in proc.stdout

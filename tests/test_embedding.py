@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+
 import numpy as np
 import pytest
+from conftest import ARTICLES
 
 from briefing.embedding import embed_texts
 from briefing.settings import Settings
@@ -36,3 +42,26 @@ def test_onnx_batching_does_not_change_vectors():
     together = embed_texts(settings, TEXTS)
     alone = np.concatenate([embed_texts(settings, [t]) for t in TEXTS])
     assert np.abs(together - alone).max() < 1e-4
+
+
+@pytest.mark.slow
+def test_first_index_prints_no_third_party_warnings(tmp_path):
+    """A fresh machine's first `briefing index` (export, quantisation, BM25 build), then an update."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name in ("eu-ai-act-penalties-and-fines", "intl-bletchley-ai-safety-summit-declaration"):
+        shutil.copy(ARTICLES / f"{name}.md", corpus / f"{name}.md")
+    env = os.environ | {"BRIEFING_CACHE_DIR": str(tmp_path / "cache"), "COLUMNS": "200"}
+    command = [sys.executable, "-m", "briefing.cli", "index", "--corpus", str(corpus)]
+    command += ["--index-dir", str(tmp_path / "index")]
+    outputs = []
+    for _ in range(2):
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout + proc.stderr)
+        (corpus / "eu-ai-act-penalties-and-fines.md").open("a").write("\nOne more line.\n")
+    assert "Exporting the embedding model to ONNX" in outputs[0]
+    for text in outputs:
+        for noise in ("Warning", "WARNING", "DEBUG", "Finding newlines", "pre-processing"):
+            assert noise not in text, text
+    assert "1 updated" in outputs[1]

@@ -220,6 +220,13 @@ class BriefingUI:
                         autofocus=True,
                     )
                     ask = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask")
+                    clear = gr.Button(
+                        "New conversation",
+                        variant="secondary",
+                        scale=1,
+                        min_width=80,
+                        elem_id="new-conversation",
+                    )
                 gr.Examples(views.EXAMPLES, inputs=[question], label="Example questions", elem_id="examples")
                 filters = self.filter_inputs()
                 with gr.Accordion("Copy or export the conversation", open=False, elem_id="export"):
@@ -231,11 +238,9 @@ class BriefingUI:
                         interactive=False,
                         elem_id="export-text",
                     )
-                    with gr.Row():
-                        download = gr.DownloadButton(
-                            "Download .md", interactive=False, size="sm", elem_id="export-download"
-                        )
-                        clear = gr.Button("New conversation", size="sm", variant="secondary")
+                    download = gr.DownloadButton(
+                        "Download .md", interactive=False, size="sm", elem_id="export-download"
+                    )
             with gr.Column(scale=2, min_width=320):
                 sources = gr.HTML(views.sources_panel([]), elem_id="sources", padding=False)
         outputs = [transcript, sources, turns, question, export, download]
