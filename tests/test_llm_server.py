@@ -189,7 +189,10 @@ def injected(tmp_path_factory) -> tuple[Any, Answer, Answer]:
     update_index(settings, progress=False)
     before = Answerer(settings).ask(INJECTION_QUESTION)
     article = corpus / "articles" / f"{INJECTED_ARTICLE}.md"
-    article.write_text(article.read_text(encoding="utf-8").rstrip() + f"\n\n{INJECTION}\n", encoding="utf-8")
+    text = article.read_text(encoding="utf-8")
+    # A paragraph of its own, beside the one that answers the question, so retrieval surely sees it.
+    end = text.index("\n\n", text.index("only moved the start date"))
+    article.write_text(f"{text[:end]}\n\n{INJECTION}{text[end:]}", encoding="utf-8")
     update_index(settings, progress=False)
     return settings, before, Answerer(settings).ask(INJECTION_QUESTION)
 

@@ -18,8 +18,8 @@ from typing import Any
 import httpx
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from briefing.corpus_check import check_corpus
 from briefing.corpus import SUFFIXES, BadFile, doc_id_for, infer_title, load_corpus, load_document
+from briefing.corpus_check import check_corpus
 from briefing.index import index_lock, manifest_path, update_index
 from briefing.manifest import Manifest
 from briefing.refresh.dedup import Duplicates
