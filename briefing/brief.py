@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from briefing.answer import STOPWORDS, Answerer, Candidate, clean
+from briefing.dates import MONTH_NAMES
 from briefing.manifest import DocRecord, Manifest
 from briefing.retrieve import Filters, Searcher
 from briefing.settings import Settings, get_settings
@@ -54,7 +55,7 @@ REFERENCE = re.compile(  # links, citations and bibliography entries rather than
 )
 GLUED_HEADING = re.compile(r"\b[A-Z]{3,}[’']?[A-Z]* [A-Z]{3,}\b")  # "LEGAL TEXT: Article 55..." from PDFs
 CAPTION = re.compile(r"^(?:Table|Figure|Fig\.|Box|Exhibit)\s+[\w.-]+[:.]\s")  # "Table 3: ..."
-MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December)"
+MONTH = "(?:" + "|".join(MONTH_NAMES) + ")"
 FULL_DATE = re.compile(rf"\b(?:\d{{1,2}} {MONTH}|{MONTH} \d{{1,2}})\b")
 YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 SECTION_CUES = {

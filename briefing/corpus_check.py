@@ -17,26 +17,13 @@ from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from briefing.corpus import BadFile, corpus_files, doc_id_for, load_document, split_front_matter
+from briefing.dates import MONTH_NAMES
 
 ARTICLES_DIR = "articles"
 REQUIRED = ("title", "date", "publisher", "jurisdiction", "topics", "sources")
 PROJECT_README = Path(__file__).resolve().parents[1] / "corpus" / "README.md"
-_MONTH_NAMES = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
-MONTHS = {m: n for n, m in enumerate(_MONTH_NAMES, 1)}
-_MONTH = r"(January|February|March|April|May|June|July|August|September|October|November|December)"
+MONTHS = {m.lower(): n for n, m in enumerate(MONTH_NAMES, 1)}
+_MONTH = "(" + "|".join(MONTH_NAMES) + ")"
 _DATE_PATTERNS = (
     re.compile(rf"\b(?P<d>\d{{1,2}})(?:\s*[–-]\s*\d{{1,2}})?\s+(?P<m>{_MONTH})\s+(?P<y>(?:19|20)\d\d)\b"),
     re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<d>\d{{1,2}}),\s+(?P<y>(?:19|20)\d\d)\b"),
@@ -44,15 +31,31 @@ _DATE_PATTERNS = (
     re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<y>(?:19|20)\d\d)\b"),
 )
 # A date reads as scheduled, not as a past event, when a preposition just before it or a future-tense
-# word earlier in its sentence says so ("applies from 2 August 2026", "is due by ...", "will ...").
+# word earlier in its sentence says so ("applies from 2 August 2026", "is due by ...", "will ...",
+# "from the end of September 2025", "was to be launched in ...", "had a compliance date of ..."). A date
+# that opens its sentence or list item ("- **2 August 2027:** ... applies") has no words before it, so
+# the plainly forward words after it (`_FORWARD_AFTER`), up to the end of the sentence, decide instead.
 _FORWARD_NEAR = re.compile(
-    r"\b(from|by|until|till|to|through|before|starting|beginning|on or after|instead of|rather than)\W*$",
+    r"(?:\b(from|by|until|till|to|through|before|starting|beginning|on or after|instead of|rather than)"
+    r"|\b(?:from|until|till|starting)\s+the\s+(?:start|end|beginning|middle|close)\s+of"
+    r"|\b(?:compliance|application|start|target|commencement|effective)\s+dates?(?:\s+(?:of|was|is|on))?)\W*$",
     re.I,
 )
 _FORWARD_SENTENCE = re.compile(
-    r"\b(will|would|shall|must|expected|scheduled|planned|plans?|due|deadline|takes? effect|apply|applies|"
-    r"applicable|effective|is to|are to|set to|moves?|moved|postpone[sd]?|delay(?:s|ed)?|extend(?:s|ed)?|"
-    r"grace period|transition(?:al)? period|runs?|expire[sd]?|until|later)\b",
+    r"\b(will|would|shall|must|expected|scheduled|planned|(?-i:plans?)|due|deadline|takes? effect|apply|applies|"
+    r"applicable|effective|is to|are to|was to|were to|set to|moves?|moved|postpone[sd]?|delay(?:s|ed)?|"
+    r"extend(?:s|ed)?|grace period|transition(?:al)? period|runs?|expire[sd]?|until|later)\b",
+    re.I,
+)
+_FORWARD_AFTER = re.compile(
+    r"\b(will|shall|must|expected|scheduled|due|deadline|takes? effect|apply|applies|applicable|"
+    r"is to|are to|set to)\b",
+    re.I,
+)
+# A date in an "as of" note ("Position as of 2 December 2026", "*Update, 2 December 2026:*",
+# "Current position (2 December 2026):") is when the article was revised: it is held to `updated`, not `date`.
+_AS_OF_NEAR = re.compile(
+    r"(?:\bas (?:of|at)|(?:[.;!?]\s|[\n(])[\W_]*(?:update[ds]?|current position|position|status))[\W_]*$",
     re.I,
 )
 _SENTENCE_END = re.compile(r"[.;!?]\s|\n")
@@ -285,13 +288,17 @@ def is_http_url(url: str) -> bool:
 
 
 class Mention(NamedTuple):
-    """A date in a body: the day (the 1st for a bare month), whether it reads as scheduled, its text."""
+    """A date in a body: the day (the 1st for a bare month), whether it reads as scheduled, its text.
+
+    `as_of` marks the date of an "as of" note, which says when the text was revised, not what happened.
+    """
 
     date: dt.date
     scheduled: bool
     text: str
     has_day: bool
     start: int
+    as_of: bool = False
 
 
 def body_dates(body: str) -> list[Mention]:
@@ -309,9 +316,15 @@ def body_dates(body: str) -> list[Mention]:
                 continue
             before = main[: match.start()]
             sentence = _SENTENCE_END.split(before[-160:])[-1]
-            forward = bool(_FORWARD_NEAR.search(before[-30:]) or _FORWARD_SENTENCE.search(sentence))
+            if not re.search(r"[^\W\d_]", sentence):  # the date opens its sentence or list item
+                after = _SENTENCE_END.split(main[match.end() : match.end() + 160])[0]
+                forward = bool(_FORWARD_AFTER.search(after))
+            else:
+                forward = bool(_FORWARD_NEAR.search(before[-50:]) or _FORWARD_SENTENCE.search(sentence))
+            as_of = bool(_AS_OF_NEAR.search("\n" + before[-80:]))
+            forward = forward and not as_of
             seen[match.start()] = Mention(
-                date, forward, match.group(0), "d" in match.groupdict(), match.start()
+                date, forward, match.group(0), "d" in match.groupdict(), match.start(), as_of
             )
     return [seen[k] for k in sorted(seen)]
 
@@ -330,15 +343,29 @@ def _match_date(match: re.Match[str]) -> dt.date | None:
 
 
 def check_body_dates(entry: Entry) -> list[Finding]:
-    """Dates the body reports as past events must not be later than `updated`, nor than `date`."""
+    """Dates the body reports as past events must not be later than `updated`, nor than `date`.
+
+    Scheduled dates are skipped; the date of an "as of" note is held to `updated` (else `date`) alone.
+    """
     date, updated = _date(entry.meta.get("date")), _date(entry.meta.get("updated"))
     if date is None:
         return []
     found = []
-    for when, scheduled, text, *_ in body_dates(entry.body):
-        if scheduled:
+    for mention in body_dates(entry.body):
+        when, text = mention.date, mention.text
+        if mention.scheduled:
             continue
-        if updated and when > updated:
+        if mention.as_of:
+            limit, key = (updated, "updated") if updated else (date, "date")
+            if when > limit:
+                found.append(
+                    Finding(
+                        entry.path,
+                        "body-date",
+                        f"mentions {text} ({when}) as the position's date, later than {key} {limit}",
+                    )
+                )
+        elif updated and when > updated:
             found.append(
                 Finding(entry.path, "body-date", f"mentions {text} ({when}), later than updated {updated}")
             )

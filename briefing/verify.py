@@ -31,6 +31,7 @@ from decimal import Decimal
 import numpy as np
 
 from briefing.answer import STOPWORDS, clean
+from briefing.dates import MONTH_NAMES
 from briefing.manifest import Manifest
 from briefing.settings import Settings
 from briefing.types import Answer, Citation, Passage
@@ -52,20 +53,6 @@ FALLBACK_NOTE = (
 FAILURE_NOTE = "The language model failed ({error}); these sentences are quoted from the sources."
 
 # -- facts: numbers, amounts, dates ------------------------------------------------------------
-MONTH_NAMES = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
 MONTHS = {name: i for i, full in enumerate(MONTH_NAMES, start=1) for name in (full, full[:3])} | {"Sept": 9}
 _MONTH = r"(?P<month>" + "|".join(sorted(MONTHS, key=len, reverse=True)) + r")\b\.?"
 _YEAR = r"(?P<year>(?:19|20)\d\d)\b"
