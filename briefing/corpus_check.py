@@ -30,6 +30,10 @@ _DATE_PATTERNS = (
     re.compile(r"\b(?P<y>(?:19|20)\d\d)-(?P<mm>\d\d)-(?P<d>\d\d)\b"),
     re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<y>(?:19|20)\d\d)\b"),
 )
+_YEARLESS_PATTERNS = (
+    re.compile(rf"\b(?P<d>\d{{1,2}})\s+(?P<m>{_MONTH})\b"),
+    re.compile(rf"\b(?P<m>{_MONTH})\s+(?P<d>\d{{1,2}})\b(?![,.]?\d)"),
+)
 # A date reads as scheduled, not as a past event, when a preposition just before it or a future-tense
 # word earlier in its sentence says so ("applies from 2 August 2026", "is due by ...", "will ...",
 # "from the end of September 2025", "was to be launched in ...", "had a compliance date of ..."). A date
@@ -302,42 +306,61 @@ class Mention(NamedTuple):
 
 
 def body_dates(body: str) -> list[Mention]:
-    """Every date the body mentions, outside links and the Sources section, in order."""
+    """Every date the body mentions, outside links and the Sources section, in order.
+
+    A day and month without a year ("on 7 April") takes the year of the last dated mention before it in
+    the same paragraph; with none, it is not read.
+    """
     main = re.split(r"^## Sources\s*$", body, flags=re.M)[0]
     main = _URL.sub(lambda m: " " * len(m.group(0)), main)
     main = _HEADING.sub(lambda m: " " * len(m.group(0)), main)  # headings repeat the title's dates
     seen: dict[int, Mention] = {}
     for pattern in _DATE_PATTERNS:
         for match in pattern.finditer(main):
-            if any(start <= match.start() < end for start, end in _spans(seen)):
+            if not _overlaps(match, seen):
+                date = _match_date(match)
+                if date is not None:
+                    seen[match.start()] = _mention(main, match, date)
+    dated = sorted(seen.items())
+    for pattern in _YEARLESS_PATTERNS:
+        for match in pattern.finditer(main):
+            if _overlaps(match, seen):
                 continue
-            date = _match_date(match)
-            if date is None:
-                continue
-            before = main[: match.start()]
-            sentence = _SENTENCE_END.split(before[-160:])[-1]
-            if not re.search(r"[^\W\d_]", sentence):  # the date opens its sentence or list item
-                after = _SENTENCE_END.split(main[match.end() : match.end() + 160])[0]
-                forward = bool(_FORWARD_AFTER.search(after))
-            else:
-                forward = bool(_FORWARD_NEAR.search(before[-50:]) or _FORWARD_SENTENCE.search(sentence))
-            as_of = bool(_AS_OF_NEAR.search("\n" + before[-80:]))
-            forward = forward and not as_of
-            seen[match.start()] = Mention(
-                date, forward, match.group(0), "d" in match.groupdict(), match.start(), as_of
-            )
+            paragraph_start = main.rfind("\n\n", 0, match.start())
+            years = [m.date.year for start, m in dated if paragraph_start < start < match.start()]
+            date = _match_date(match, years[-1]) if years else None
+            if date is not None:
+                seen[match.start()] = _mention(main, match, date)
     return [seen[k] for k in sorted(seen)]
+
+
+def _overlaps(match: re.Match[str], seen: dict[int, Mention]) -> bool:
+    return any(start <= match.start() < end for start, end in _spans(seen))
+
+
+def _mention(main: str, match: re.Match[str], date: dt.date) -> Mention:
+    before = main[: match.start()]
+    sentence = _SENTENCE_END.split(before[-160:])[-1]
+    if not re.search(r"[^\W\d_]", sentence):  # the date opens its sentence or list item
+        after = _SENTENCE_END.split(main[match.end() : match.end() + 160])[0]
+        forward = bool(_FORWARD_AFTER.search(after))
+    else:
+        forward = bool(_FORWARD_NEAR.search(before[-50:]) or _FORWARD_SENTENCE.search(sentence))
+    as_of = bool(_AS_OF_NEAR.search("\n" + before[-80:]))
+    return Mention(
+        date, forward and not as_of, match.group(0), "d" in match.groupdict(), match.start(), as_of
+    )
 
 
 def _spans(seen: dict[int, Mention]) -> Iterable[tuple[int, int]]:
     return ((start, start + len(m.text)) for start, m in seen.items())
 
 
-def _match_date(match: re.Match[str]) -> dt.date | None:
+def _match_date(match: re.Match[str], year: int | None = None) -> dt.date | None:
     groups = match.groupdict()
     month = int(groups["mm"]) if groups.get("mm") else MONTHS[groups["m"].lower()]
     try:
-        return dt.date(int(groups["y"]), month, int(groups.get("d") or 1))
+        return dt.date(year or int(groups["y"]), month, int(groups.get("d") or 1))
     except ValueError:
         return None
 

@@ -173,6 +173,22 @@ def test_scheduled_wording(text, scheduled):
     assert [m.scheduled for m in body_dates(text)] == [scheduled]
 
 
+def test_a_date_without_a_year_takes_the_year_of_its_paragraph(corpus):
+    text = (
+        "Trump revoked the order on 20 January 2025, and on 23 January a new order followed.\n\n"
+        "A statement of 30 January described it."
+    )
+    assert [(m.text, m.date.isoformat()) for m in body_dates(text)] == [
+        ("20 January 2025", "2025-01-20"),
+        ("23 January", "2025-01-23"),
+    ]
+    article(corpus, "late", "Late", text, date="2025-01-20")
+    found = [f.message for f in check_corpus(corpus) if f.kind == "body-date"]
+    assert found == [
+        "mentions 23 January (2025-01-23), later than date 2025-01-20: date is the latest event reported"
+    ]
+
+
 def test_body_dates_skip_links_and_sources():
     text = "Signed on 14 May 2026 ([text](https://example.org/2027-01-01)).\n\n## Sources\n\n- 1 June 2027\n"
     assert [m.text for m in body_dates(text)] == ["14 May 2026"]
