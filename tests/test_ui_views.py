@@ -124,3 +124,23 @@ def test_composed_answers_stream_sentence_by_sentence(text, parts):
     from ui.app import pieces
 
     assert pieces(text) == parts
+
+
+def test_card_shows_the_articles_own_primary_sources_and_its_as_of_date():
+    sources = [
+        {"title": "Regulation (EU) 2024/1689", "url": "https://eur-lex.europa.eu/eli/reg/2024/1689/oj"},
+        {"title": XSS, "url": "javascript:alert(4)"},
+    ]
+    card = views.source_card(citation(url=None, updated="2026-11-30", sources=sources), 0, False)
+    assert "published 2 August 2025" in card and '<span class="as-of">as of 30 November 2026</span>' in card
+    assert 'class="src-links"' in card and "Primary sources" in card
+    assert '<a href="https://eur-lex.europa.eu/eli/reg/2024/1689/oj"' in card
+    assert "Regulation (EU) 2024/1689 ↗" in card
+    assert "javascript:" not in card and "<script" not in card and "&lt;script&gt;" in card
+    plain_card = views.source_card(citation(), 0, False)
+    assert "as of 2 August 2025" in plain_card and "published" not in plain_card
+    assert "src-links" not in plain_card
+    md = views.conversation_markdown(
+        [Turn("Q?", answer(citations=[citation(updated="2026-11-30", sources=sources)]), mode="m")]
+    )
+    assert "(as of 30 November 2026)" in md and "  - Regulation (EU) 2024/1689 <https://eur-lex" in md

@@ -71,6 +71,14 @@ CSS = """
 .badge-uk { background: #ede9fe; color: #6d28d9; }
 .badge-intl { background: #ccfbf1; color: #0f766e; }
 .badge-gulf { background: #fef9c3; color: #a16207; }
+.src-meta .as-of { font-weight: 600; color: #475569; }
+.src-links { margin: 6px 0 0 2.2rem; font-size: .8rem; color: #475569; }
+.src-links > span { font-size: .7rem; font-weight: 700; letter-spacing: .06em; text-transform: uppercase;
+  color: #94a3b8; }
+.src-links ul { margin: 2px 0 0; padding-left: 1.1rem; }
+.src-links li { margin: 1px 0; line-height: 1.4; }
+.src-links a { color: #2563eb; text-decoration: none; }
+.src-links a:hover { text-decoration: underline; }
 .quote { margin: 8px 0 0 2.2rem; padding: 6px 10px; border-left: 3px solid #f59e0b; background: #fffbeb;
   font-size: .86rem; line-height: 1.5; color: #1f2937; border-radius: 0 6px 6px 0; }
 .passage { margin: 6px 0 0 2.2rem; font-size: .84rem; }
