@@ -312,9 +312,11 @@ def test_refresh_now_runs_the_refresh_and_shows_its_report(app, server):
     app.tab("Corpus")
     before = httpx.get(f"{server}/api/health").json()["documents"]
     expect(page.locator("#corpus-stats")).to_contain_text("last refresh: never")
+    expect(page.locator("#app-header")).to_contain_text(f"· {before} documents, offline")
     page.click("#refresh")
     report = page.locator("#refresh-report .refresh-report")
     expect(report).to_contain_text("Refresh: 1 added", timeout=60_000)
     expect(report).to_contain_text("fetched/inbox/")
     expect(page.locator("#corpus-stats")).to_contain_text(f"{before + 1} documents · ")
     expect(page.locator("#corpus-stats")).not_to_contain_text("last refresh: never")
+    expect(page.locator("#app-header")).to_contain_text(f"· {before + 1} documents, offline")
