@@ -263,7 +263,10 @@ def test_service_brief_reports_progress_per_stage(mini_settings):
     assert [s for s, _ in seen if s != "gather"] == ["plan", "select", "render"]
     assert all(0.0 <= f <= 1.0 for _, f in seen) and seen[-1] == ("render", 1.0)
     docs = searcher_of(mini_settings).documents()
-    assert brief.sources and all(docs[s["doc_id"]].date >= "2024-01-01" for s in brief.sources)
+    assert brief.sources and all(
+        max(d for d in (docs[s["doc_id"]].date, *docs[s["doc_id"]].event_dates) if d) >= "2024-01-01"
+        for s in brief.sources
+    )
 
 
 def front_matter_sources(settings, doc_id):
