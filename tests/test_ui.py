@@ -276,6 +276,8 @@ def test_corpus_tab_finds_and_shows_a_document(app, server):
     viewer = page.locator("#doc-viewer")
     expect(viewer.locator("h3")).to_contain_text("Colorado")
     expect(viewer.locator(".doc-text")).to_contain_text("Colorado")
+    expect(viewer.locator(".doc-text h2").first).to_be_visible()  # Markdown rendered, not shown raw
+    expect(viewer.locator(".doc-text")).not_to_contain_text("## ")
 
 
 def test_script_payloads_from_the_corpus_render_as_text(app):

@@ -208,3 +208,24 @@ def test_the_header_count_follows_the_index_on_every_load_and_after_a_refresh(ui
         chain.append(after.fn)
         after = blocks.fns.get(after.trigger_after) if after.trigger_after is not None else None
     assert chain == [ui.header, ui.filter_updates, ui.refresh]
+
+
+def test_the_document_viewer_renders_markdown_with_dates_and_primary_sources(ui, monkeypatch):
+    from types import SimpleNamespace
+
+    from briefing.manifest import DocRecord
+
+    record = DocRecord("a", "h", "Labels", "2025-09-01", "Desk", None, ["China"], [], 2, "now")
+    record.updated = "2026-12-02"
+    record.sources = [{"title": "CAC Measures", "url": "https://www.cac.gov.cn/m"}]
+    text = "# Labels\n\n## What was issued\n\nThe **Measures** <script>alert(1)</script> apply.\n"
+    searcher = SimpleNamespace(
+        documents=lambda: {"a": record}, manifest=SimpleNamespace(document_text=lambda doc_id: text)
+    )
+    monkeypatch.setattr(ui, "engine", lambda: SimpleNamespace(searcher=searcher))
+    view = ui.show_document("a")
+    assert "<h2>What was issued</h2>" in view and "<strong>Measures</strong>" in view
+    assert "<script" not in view and "&lt;script&gt;" in view
+    assert "published 1 September 2025" in view and "as of 2 December 2026" in view
+    assert '<a href="https://www.cac.gov.cn/m"' in view and "CAC Measures" in view
+    assert "Select a document" in ui.show_document(None)

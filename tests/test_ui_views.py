@@ -144,3 +144,23 @@ def test_card_shows_the_articles_own_primary_sources_and_its_as_of_date():
         [Turn("Q?", answer(citations=[citation(updated="2026-11-30", sources=sources)]), mode="m")]
     )
     assert "(as of 30 November 2026)" in md and "  - Regulation (EU) 2024/1689 <https://eur-lex" in md
+
+
+def test_document_view_renders_markdown_and_never_corpus_html():
+    text = (
+        "# Teapot rules <script>alert(1)</script>\n\n## What was issued\n\nThe **measures** apply.\n\n"
+        "- explicit labels\n- implicit labels <img src=x onerror=alert(2)>\n\n"
+        '<div onclick="alert(3)">raw block</div>\n\n'
+        "[official text](https://www.cac.gov.cn/x) · [bad](javascript:alert(4)) · ![pixel](https://t.example/p.png)\n\n"
+        "| Tier | Fine |\n|---|---|\n| top | 7% |\n"
+    )
+    view = views.document_view("T <b>", "meta", text)
+    assert "<h2>What was issued</h2>" in view and "<strong>measures</strong>" in view
+    assert "<li>explicit labels</li>" in view and "<td>7%</td>" in view and "## " not in view
+    assert '<a href="https://www.cac.gov.cn/x" target="_blank" rel="noopener noreferrer">' in view
+    assert "<script" not in view and "<img" not in view and "<div onclick" not in view
+    assert (
+        "javascript:" not in view.replace("[bad](javascript:alert(4))", "") and 'href="javascript' not in view
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view and "&lt;img src=x onerror=alert(2)&gt;" in view
+    assert "T &lt;b&gt;" in view

@@ -355,17 +355,21 @@ class BriefingUI:
         return summary, rows, gr.Dropdown(choices=[(d.title, d.doc_id) for d in docs])
 
     def show_document(self, doc_id: str | None) -> str:
-        """The selected document's text, escaped."""
+        """The selected document's text rendered from Markdown (corpus HTML escaped), with its
+        publisher, dates, badges and links to the primary sources it lists."""
         searcher = self.engine().searcher
         record = searcher.documents().get(doc_id or "")
         if record is None:
             return '<div class="doc-view muted">Select a document to read it.</div>'
         url = views.safe_url(record.url)
-        meta = " · ".join(views.esc(x) for x in (record.publisher, record.date, record.doc_id) if x)
+        pieces = views.as_of_line(record.publisher, record.date, getattr(record, "updated", None))
+        meta = " · ".join([*pieces, views.esc(record.doc_id)])
         meta += views.badges(record.jurisdiction)
         if url:
             meta += f' · <a href="{views.esc(url)}" target="_blank" rel="noopener noreferrer">original ↗</a>'
-        return views.document_view(record.title, meta, searcher.manifest.document_text(record.doc_id) or "")
+        text = searcher.manifest.document_text(record.doc_id) or ""
+        links = views.source_links(getattr(record, "sources", None) or [])
+        return views.document_view(record.title, meta, text, links)
 
     def pick_row(self, event: gr.SelectData) -> str | None:
         """The doc_id of the clicked table row (found by its title and date)."""

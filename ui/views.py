@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+
 from briefing.render import human_date
 from briefing.types import Answer, Citation
 
@@ -254,11 +256,35 @@ def _source_line(c: Citation) -> str:
     return line
 
 
-def document_view(title: str, meta: str, text: str) -> str:
-    """A document's full text, escaped, with its title and metadata."""
+def _markdown() -> MarkdownIt:
+    """CommonMark plus tables with raw HTML off (tags in corpus text are shown as text), images off
+    (an offline viewer loads nothing remote) and only http(s) and mailto links; links open a new tab."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+    md.validateLink = lambda url: re.match(r"(https?://|mailto:)\S", url.strip(), re.I) is not None
+
+    def link_open(renderer, tokens, idx, options, env):
+        tokens[idx].attrSet("target", "_blank")
+        tokens[idx].attrSet("rel", "noopener noreferrer")
+        return renderer.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("link_open", link_open)
+    return md
+
+
+MARKDOWN = _markdown()
+
+
+def markdown_html(text: str) -> str:
+    """A document's Markdown as HTML, safely: corpus HTML is escaped, never rendered."""
+    return MARKDOWN.render(text or "")
+
+
+def document_view(title: str, meta: str, text: str, links: str = "") -> str:
+    """A document's full text rendered from Markdown (safely), with its title, metadata (HTML, already
+    escaped) and its primary-source links (from `source_links`)."""
     return (
-        f'<div class="doc-view"><h3>{esc(title)}</h3><div class="src-meta">{meta}</div>'
-        f'<div class="doc-text">{esc(text)}</div></div>'
+        f'<div class="doc-view"><h3>{esc(title)}</h3><div class="src-meta">{meta}</div>{links}'
+        f'<div class="doc-text doc-md">{markdown_html(text)}</div></div>'
     )
 
 
