@@ -160,6 +160,10 @@ def documents(settings: SettingsDep) -> list[dict[str, Any]]:
             "topics": d.topics,
             "url": d.url,
             "chunks": d.n_chunks,
+            "updated": d.updated,
+            "as_of": d.as_of,
+            "event_dates": d.event_dates,
+            "sources": d.sources,
         }
         for d in docs
     ]

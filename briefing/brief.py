@@ -708,14 +708,27 @@ def _source(n: int, doc_id: str, known: dict | None, doc: DocRecord | None) -> d
     if known:
         return known | {"n": n}
     if doc is None:
-        return {"n": n, "doc_id": doc_id, "title": doc_id, "publisher": None, "date": None, "url": None}
+        return {
+            "n": n,
+            "doc_id": doc_id,
+            "title": doc_id,
+            "publisher": None,
+            "date": None,
+            "url": None,
+            "updated": None,
+            "as_of": None,
+            "sources": [],
+        }
     return {
         "n": n,
         "doc_id": doc_id,
         "title": doc.title,
         "publisher": doc.publisher,
         "date": doc.date,
-        "url": doc.url,
+        "url": doc.url,  # the article's own URL, never one of its sources
+        "updated": doc.updated,
+        "as_of": doc.as_of,
+        "sources": [dict(s) for s in doc.sources],  # the article's own primary sources
     }
 
 
@@ -754,7 +767,7 @@ def make_brief(
         selected = select(the_plan, evidence, answerer, signal)
         report("select", 1.0)
         stages["select"] = _select_summary(selected)
-        docs = with_urls(searcher, {c.passage.doc_id for cs in selected.values() for c in cs})
+        docs = cited_documents(searcher, {c.passage.doc_id for cs in selected.values() for c in cs})
         brief = build_brief(the_plan.topic, selected, docs, note=_thin_note(selected))
     from briefing.render import fit
 
@@ -770,21 +783,11 @@ def _searcher(settings: Settings) -> Searcher:
     return service.engine(settings).searcher
 
 
-def with_urls(searcher: Searcher, doc_ids: set[str]) -> dict[str, DocRecord]:
-    """The cited documents; one without a URL gets the first primary source its front matter lists."""
+def cited_documents(searcher: Searcher, doc_ids: set[str]) -> dict[str, DocRecord]:
+    """The cited documents as indexed. A document's link is its own `url` (None when its front matter
+    gives none); the primary sources its front matter lists stay its `sources`, never its URL."""
     docs = searcher.documents()
-    out = {}
-    for doc_id in doc_ids & set(docs):
-        doc = docs[doc_id]
-        out[doc_id] = doc if doc.url else replace(doc, url=_primary_url(searcher, doc_id))
-    return out
-
-
-def _primary_url(searcher: Searcher, doc_id: str) -> str | None:
-    row = searcher.manifest.conn.execute("SELECT extra FROM documents WHERE doc_id=?", (doc_id,)).fetchone()
-    sources = json.loads(row[0] or "{}").get("sources") if row else None
-    urls = [s.get("url") for s in sources or [] if isinstance(s, dict) and s.get("url")]
-    return str(urls[0]) if urls else None
+    return {doc_id: docs[doc_id] for doc_id in doc_ids & set(docs)}
 
 
 def _thin_note(selected: dict[str, list[Candidate]]) -> str | None:

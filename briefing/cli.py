@@ -42,11 +42,19 @@ JurOpt = Annotated[
 ]
 SinceOpt = Annotated[
     str | None,
-    typer.Option("--since", metavar="YYYY-MM-DD", help="Only documents dated on or after this ISO date."),
+    typer.Option(
+        "--since",
+        metavar="YYYY-MM-DD",
+        help="Only documents dated (or with an event) on or after this ISO date.",
+    ),
 ]
 UntilOpt = Annotated[
     str | None,
-    typer.Option("--until", metavar="YYYY-MM-DD", help="Only documents dated on or before this ISO date."),
+    typer.Option(
+        "--until",
+        metavar="YYYY-MM-DD",
+        help="Only documents dated (or with an event) on or before this ISO date.",
+    ),
 ]
 PubOpt = Annotated[
     list[str] | None, typer.Option("--publisher", metavar="NAME", help="Only these publishers (repeatable).")

@@ -8,6 +8,7 @@ is exposed to LlamaIndex as an embedding model, so retrievers and vector stores 
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import time
 from collections.abc import Iterator, Sequence
@@ -82,12 +83,76 @@ def _cached_query(model: str, backend: str, batch_size: int, cache_dir: str, tex
 
 
 @lru_cache(maxsize=4)
-def _tokenizer(model: str):
+def _hf_tokenizer(model: str):
+    """The model's tokenizer through transformers (which imports torch): for the ONNX export and its
+    calibration only, which need torch anyway."""
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model, local_files_only=True)
     tokenizer.model_max_length = 1_000_000  # we count whole texts; the model input is truncated elsewhere
     return tokenizer
+
+
+class FastTokenizer:
+    """The model's `tokenizer.json` run by the `tokenizers` package alone: the same ids as the
+    transformers tokenizer (tests/test_embedding.py checks it over the corpus), without importing
+    transformers and torch, so `briefing ask` and `serve` start faster. Falls back to transformers for a
+    model folder without a `tokenizer.json`."""
+
+    def __init__(self, model: str):
+        folder = Path(model)
+        path = folder / "tokenizer.json"
+        self._hf = None
+        if not path.is_file():
+            self._hf = _hf_tokenizer(model)
+            self.pad_token_id = self._hf.pad_token_id
+            return
+        from tokenizers import Tokenizer
+
+        self._path = str(path)
+        self._tok = Tokenizer.from_file(self._path)
+        self._tok.no_padding()  # tokenizer.json may carry the padding and truncation of its training
+        self._tok.no_truncation()
+        self._truncating: dict[int, Any] = {}
+        pad = "[PAD]"
+        for name in ("special_tokens_map.json", "tokenizer_config.json"):
+            config = folder / name
+            if config.is_file():
+                value = json.loads(config.read_text(encoding="utf-8")).get("pad_token")
+                value = value.get("content") if isinstance(value, dict) else value
+                if value:
+                    pad = value
+                    break
+        self.pad_token_id = self._tok.token_to_id(pad)
+
+    def _truncated(self, max_length: int):
+        """A second tokenizer that truncates to `max_length` tokens, special tokens included, the way
+        transformers' fast tokenizers do it (they call the same `enable_truncation`)."""
+        if max_length not in self._truncating:
+            from tokenizers import Tokenizer
+
+            tok = Tokenizer.from_file(self._path)
+            tok.no_padding()
+            tok.enable_truncation(max_length, stride=0, strategy="longest_first")
+            self._truncating[max_length] = tok
+        return self._truncating[max_length]
+
+    def ids(
+        self, texts: Sequence[str], special_tokens: bool = True, max_length: int | None = None
+    ) -> list[list[int]]:
+        """Token ids of each text, cut to `max_length` tokens when given (transformers'
+        `truncation=True, max_length=...`), else whole (`truncation=False`)."""
+        texts = list(texts)
+        if self._hf is not None:
+            kwargs = {"truncation": True, "max_length": max_length} if max_length else {"truncation": False}
+            return self._hf(texts, add_special_tokens=special_tokens, **kwargs)["input_ids"]
+        tok = self._truncated(max_length) if max_length else self._tok
+        return [e.ids for e in tok.encode_batch(texts, add_special_tokens=special_tokens)]
+
+
+@lru_cache(maxsize=4)
+def _tokenizer(model: str) -> FastTokenizer:
+    return FastTokenizer(model)
 
 
 def token_counter(settings: Settings):
@@ -97,8 +162,7 @@ def token_counter(settings: Settings):
     def count(texts: Sequence[str]) -> list[int]:
         if not texts:
             return []
-        ids = tokenizer(list(texts), add_special_tokens=False, truncation=False)["input_ids"]
-        return [len(x) for x in ids]
+        return [len(x) for x in tokenizer.ids(texts, special_tokens=False)]
 
     return count
 
@@ -228,7 +292,7 @@ def _smooth(proto: Any, model: str, alpha: float = 0.5) -> list[str]:
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
     amax = dict.fromkeys(users, np.float32(0))
     for text in CALIBRATION:
-        enc = _tokenizer(model)([text], return_tensors="np")
+        enc = _hf_tokenizer(model)([text], return_tensors="np")
         feed = {n: enc[n].astype(np.int64) for n in ("input_ids", "attention_mask", "token_type_ids")}
         for x, value in zip(users, session.run(list(users), feed), strict=True):
             amax[x] = np.maximum(amax[x], np.abs(value).reshape(-1, value.shape[-1]).max(0))
@@ -277,7 +341,7 @@ def _export(model: str, target: Path) -> None:
     # Eager attention exports plain MatMul/Softmax; the default (sdpa) adds IsNaN/Where guards:
     # eager runs 12-29% faster with the same output (cos 1.00000 over 1200 texts).
     encoder = AutoModel.from_pretrained(model, local_files_only=True, attn_implementation="eager").eval()
-    sample = _tokenizer(model)(
+    sample = _hf_tokenizer(model)(
         ["a short sample", "a second, longer sample sentence"], padding=True, return_tensors="pt"
     )
     names = ["input_ids", "attention_mask", "token_type_ids"]
@@ -321,7 +385,7 @@ class OnnxEmbedding(BaseEmbedding):
         out = np.zeros((len(texts), DIM), dtype=np.float32)
         if not texts:
             return out
-        ids = self._tokenizer(list(texts), truncation=True, max_length=self._max_length)["input_ids"]
+        ids = self._tokenizer.ids(texts, max_length=self._max_length)
         lengths = np.array([len(x) for x in ids])
         order = np.argsort(lengths, kind="stable")
         start = 0

@@ -12,11 +12,12 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from briefing.corpus import normalise_date
 from briefing.types import Chunk, Document
 
 SCHEMA = """
@@ -50,6 +51,14 @@ class DocRecord:
     n_chunks: int
     indexed_at: str
     path: str = ""
+    updated: str | None = None  # ISO date of the article's last revision (front matter `updated`)
+    sources: list[dict[str, str]] = field(default_factory=list)  # its primary sources: {title, url}
+    event_dates: list[str] = field(default_factory=list)  # ISO dates of the events it covers
+
+    @property
+    def as_of(self) -> str | None:
+        """The date the article is current as of: `updated` when given, else `date`."""
+        return self.updated or self.date
 
     def meta(self) -> dict:
         """Metadata shown with citations."""
@@ -61,6 +70,9 @@ class DocRecord:
             "url": self.url,
             "jurisdiction": self.jurisdiction,
             "topics": self.topics,
+            "updated": self.updated,
+            "sources": [dict(s) for s in self.sources],
+            "event_dates": list(self.event_dates),
         }
 
 
@@ -84,7 +96,7 @@ class Manifest:
         """Every indexed document by doc_id."""
         rows = self.conn.execute(
             "SELECT doc_id, content_hash, title, date, publisher, url, jurisdiction, topics, n_chunks,"
-            " indexed_at, path FROM documents ORDER BY doc_id"
+            " indexed_at, path, extra FROM documents ORDER BY doc_id"
         ).fetchall()
         return {r[0]: _record(r) for r in rows}
 
@@ -216,4 +228,30 @@ def _record(row: tuple) -> DocRecord:
         n_chunks=row[8],
         indexed_at=row[9],
         path=row[10] or "",
+        **front_matter_extras(json.loads(row[11] or "{}") if len(row) > 11 else {}),
     )
+
+
+def front_matter_extras(extra: dict) -> dict:
+    """`updated`, `sources` and `event_dates` of a document's extra front matter, normalised:
+    an ISO date, a list of {title, url} (a bare URL string is a source without a title), and the
+    sorted ISO dates of `event_dates` entries (a date, or a mapping with a `date` key)."""
+    extra = extra if isinstance(extra, dict) else {}
+    listed = extra.get("sources")
+    sources = []
+    for entry in listed if isinstance(listed, list) else [listed] if listed else []:
+        if isinstance(entry, str):
+            entry = {"url": entry}
+        if isinstance(entry, dict) and (entry.get("url") or entry.get("title")):
+            sources.append({k: str(entry[k]) for k in ("title", "url") if entry.get(k)})
+    dated = extra.get("event_dates")
+    events = set()
+    for entry in dated if isinstance(dated, list) else [dated] if dated else []:
+        value = normalise_date(entry.get("date") if isinstance(entry, dict) else entry)
+        if value:
+            events.add(value)
+    return {
+        "updated": normalise_date(extra.get("updated")),
+        "sources": sources,
+        "event_dates": sorted(events),
+    }

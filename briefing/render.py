@@ -149,11 +149,29 @@ def _label(key: str, item) -> list[Run]:
 
 
 def _source_runs(source: dict) -> list[Run]:
-    details = ", ".join(x for x in (source.get("publisher"), human_date(source.get("date"))) if x)
+    """[n] Title. Publisher, date (as of its last update). Its own URL, then its own primary sources."""
+    as_of = source.get("as_of") or source.get("updated")
+    revised = f"as of {human_date(as_of)}" if as_of and as_of != source.get("date") else None
+    details = ", ".join(x for x in (source.get("publisher"), human_date(source.get("date")), revised) if x)
     runs: list[Run] = [(f"[{source['n']}]  ", "b"), (source.get("title") or source["doc_id"], "")]
     runs.append((f". {details}." if details else ".", ""))
-    runs += [(" ", ""), (source["url"], "url")] if source.get("url") else [(" No URL recorded.", "i")]
+    own = source.get("url") if _linkable(source.get("url")) else None
+    if own:
+        runs += [(" ", ""), (own, "url")]
+    primary = [s["url"] for s in source.get("sources") or [] if _linkable(s.get("url")) and s["url"] != own]
+    if primary:
+        runs.append((" Primary sources: " if len(primary) > 1 else " Primary source: ", ""))
+        for i, url in enumerate(primary):
+            runs += [(" · ", "")] if i else []
+            runs.append((url, "url"))
+    if not own and not primary:
+        runs.append((" No URL recorded.", "i"))
     return runs
+
+
+def _linkable(url: object) -> bool:
+    """Only http(s) URLs become links (never javascript: or data:)."""
+    return isinstance(url, str) and re.match(r"https?://\S+$", url.strip(), re.I) is not None
 
 
 def human_date(iso: str | None) -> str:

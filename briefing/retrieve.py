@@ -37,16 +37,26 @@ class Filters:
         return bool(self.jurisdiction or self.since or self.until or self.publisher or self.doc_ids)
 
     def admits(self, doc: DocRecord) -> bool:
-        """True when a document passes every filter (an unknown date fails a date filter)."""
+        """True when a document passes every filter.
+
+        A date filter looks at the document's `date` and at every date of its `event_dates` (the
+        events it covers): "since X" admits a document with any of them on or after X, "until Y" one
+        with any on or before Y, and both together one with any between X and Y. A document with no
+        known date fails a date filter; `updated` (a revision) does not count as an event."""
         wanted = {j.lower() for j in self.jurisdiction}
         publishers = {p.lower() for p in self.publisher}
         return (
             (not wanted or bool(wanted & {j.lower() for j in doc.jurisdiction}))
-            and (not self.since or (doc.date is not None and doc.date >= self.since))
-            and (not self.until or (doc.date is not None and doc.date <= self.until))
+            and self._admits_dates(doc)
             and (not publishers or (doc.publisher or "").lower() in publishers)
             and (not self.doc_ids or doc.doc_id in self.doc_ids)
         )
+
+    def _admits_dates(self, doc: DocRecord) -> bool:
+        if not (self.since or self.until):
+            return True
+        dates = [d for d in (doc.date, *(getattr(doc, "event_dates", None) or [])) if d]
+        return any((not self.since or d >= self.since) and (not self.until or d <= self.until) for d in dates)
 
 
 class OverlapDeduplicator(BaseNodePostprocessor):

@@ -79,6 +79,13 @@ class Citation:
     quote: str
     chunk_id: str = ""
     jurisdiction: list[str] = field(default_factory=list)
+    updated: str | None = None  # the cited article's last revision, when its front matter gives one
+    sources: list[dict[str, str]] = field(default_factory=list)  # the article's own primary sources
+
+    @property
+    def as_of(self) -> str | None:
+        """The date the cited article is current as of: `updated` when given, else `date`."""
+        return self.updated or self.date
 
     @classmethod
     def from_passage(cls, n: int, passage: Passage, quote: str) -> Citation:
@@ -95,7 +102,12 @@ class Citation:
             quote,
             passage.chunk_id,
             meta.get("jurisdiction") or [],
+            meta.get("updated"),
+            [dict(s) for s in meta.get("sources") or [] if isinstance(s, dict)],
         )
+
+
+LATER_CITATION_KEYS = {"chunk_id", "jurisdiction", "updated", "sources"}  # after the original keys
 
 
 @dataclass
@@ -123,8 +135,9 @@ class Answer:
             "abstained": self.abstained,
             "mode": self.mode,
             "citations": [
-                {k: v for k, v in asdict(c).items() if k not in {"chunk_id", "jurisdiction"}}
+                {k: v for k, v in asdict(c).items() if k not in LATER_CITATION_KEYS}
                 | {"chunk_id": c.chunk_id, "jurisdiction": c.jurisdiction}
+                | {"updated": c.updated, "as_of": c.as_of, "sources": c.sources}
                 for c in self.citations
             ],
             "retrieved": [p.summary() for p in self.retrieved],

@@ -233,3 +233,6 @@ def test_health_and_documents(client, mini_settings):
         and penalties["date"] == "2026-08-02"  # re-dated to its latest event (corpus audit)
     )
     assert {"doc_id", "title", "date", "publisher", "jurisdiction", "chunks"} <= set(penalties)
+    assert penalties["as_of"] == (penalties["updated"] or penalties["date"])
+    assert penalties["sources"] and all(s["url"].startswith("https://") for s in penalties["sources"])
+    assert penalties["event_dates"] == sorted(penalties["event_dates"]) and penalties["event_dates"]

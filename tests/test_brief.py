@@ -263,4 +263,33 @@ def test_service_brief_reports_progress_per_stage(mini_settings):
     assert [s for s, _ in seen if s != "gather"] == ["plan", "select", "render"]
     assert all(0.0 <= f <= 1.0 for _, f in seen) and seen[-1] == ("render", 1.0)
     docs = searcher_of(mini_settings).documents()
-    assert brief.sources and all(docs[s["doc_id"]].date >= "2024-01-01" for s in brief.sources)
+    assert brief.sources and all(
+        max(d for d in (docs[s["doc_id"]].date, *docs[s["doc_id"]].event_dates) if d) >= "2024-01-01"
+        for s in brief.sources
+    )
+
+
+def front_matter_sources(settings, doc_id):
+    from briefing.corpus import split_front_matter
+
+    meta = split_front_matter((settings.corpus_dir / f"{doc_id}.md").read_text(encoding="utf-8"))[1]
+    return meta.get("url"), [{"title": s["title"], "url": s["url"]} for s in meta.get("sources") or []]
+
+
+@pytest.mark.slow
+def test_every_brief_source_links_to_its_own_article_and_lists_its_own_sources(mini_settings):
+    """Issue #15: the chip-controls article's entry linked to another document's URL."""
+    brief = B.make_brief("US export controls on advanced chips", settings=mini_settings)
+    chips = "articles/xc-oct-2022-advanced-computing-chip-controls"
+    assert chips in {s["doc_id"] for s in brief.sources}
+    md = to_markdown(brief)
+    lines = {
+        s["doc_id"]: next(ln for ln in md.splitlines() if f"**[{s['n']}]**" in ln) for s in brief.sources
+    }
+    for source in brief.sources:
+        url, sources = front_matter_sources(mini_settings, source["doc_id"])
+        assert source["url"] == url and source["sources"] == sources, source["doc_id"]
+        linked = set(re.findall(r"<(https?://[^>]+)>", lines[source["doc_id"]]))
+        assert linked == {s["url"] for s in sources} | ({url} if url else set()), source["doc_id"]
+    bis = "https://bis.gov/press-release/commerce-implements-new-export-controls-advanced-computing"
+    assert bis in lines[chips] and "as of 2 December 2026" in lines[chips]

@@ -192,3 +192,34 @@ def test_pdf_uses_the_regular_dejavu_cut_when_only_fonts_dejavu_core_is_installe
         assert pdf_pages(R.to_pdf(synthetic(), tmp_path / "b.pdf")) == 1
     finally:
         R._font_files.cache_clear()
+
+
+def test_a_source_lists_its_own_url_then_its_own_primary_sources_and_only_http_links():
+    from briefing.manifest import DocRecord
+
+    own = DocRecord("doc-0", "h", "Chip controls", "2025-01-13", "Desk", None, ["US"], [], 3, "now")
+    own.updated, own.sources = (
+        "2026-12-02",
+        [
+            {"title": "BIS press release", "url": "https://bis.gov/a"},
+            {"title": "Federal Register", "url": "https://www.govinfo.gov/b.pdf"},
+            {"title": "Bad", "url": "javascript:alert(1)"},
+        ],
+    )
+    item = BriefItem("A cited sentence.", [], "2025-01-13", None, doc_id="doc-0")
+    sections = [Section(s.key, s.heading, [item] if s.key == "background" else []) for s in SECTIONS]
+    brief = renumber(Brief("t", "t", "2026-12-02", sections, []), {"doc-0": own})
+    (source,) = brief.sources
+    assert source["url"] is None and source["sources"] == own.sources and source["as_of"] == "2026-12-02"
+    md = R.to_markdown(brief)
+    line = next(ln for ln in md.splitlines() if ln.startswith("- **[1]**"))
+    assert "Desk, 13 January 2025, as of 2 December 2026." in line
+    assert "Primary sources: <https://bis.gov/a> · <https://www.govinfo.gov/b.pdf>" in line
+    assert "javascript" not in md and "No URL recorded" not in line
+    page = R.to_html(brief)
+    assert '<a href="https://bis.gov/a">' in page and "javascript" not in page
+    bare = renumber(
+        Brief("t", "t", "2026-12-02", sections, []),
+        {"doc-0": DocRecord("doc-0", "h", "Bare", None, None, None, [], [], 1, "now")},
+    )
+    assert "No URL recorded." in R.to_markdown(bare)

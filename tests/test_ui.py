@@ -276,6 +276,8 @@ def test_corpus_tab_finds_and_shows_a_document(app, server):
     viewer = page.locator("#doc-viewer")
     expect(viewer.locator("h3")).to_contain_text("Colorado")
     expect(viewer.locator(".doc-text")).to_contain_text("Colorado")
+    expect(viewer.locator(".doc-text h2").first).to_be_visible()  # Markdown rendered, not shown raw
+    expect(viewer.locator(".doc-text")).not_to_contain_text("## ")
 
 
 def test_script_payloads_from_the_corpus_render_as_text(app):
@@ -312,9 +314,11 @@ def test_refresh_now_runs_the_refresh_and_shows_its_report(app, server):
     app.tab("Corpus")
     before = httpx.get(f"{server}/api/health").json()["documents"]
     expect(page.locator("#corpus-stats")).to_contain_text("last refresh: never")
+    expect(page.locator("#app-header")).to_contain_text(f"· {before} documents, offline")
     page.click("#refresh")
     report = page.locator("#refresh-report .refresh-report")
     expect(report).to_contain_text("Refresh: 1 added", timeout=60_000)
     expect(report).to_contain_text("fetched/inbox/")
     expect(page.locator("#corpus-stats")).to_contain_text(f"{before + 1} documents · ")
     expect(page.locator("#corpus-stats")).not_to_contain_text("last refresh: never")
+    expect(page.locator("#app-header")).to_contain_text(f"· {before + 1} documents, offline")

@@ -186,3 +186,46 @@ def test_filter_choices_follow_the_index(ui, monkeypatch):
     assert len(updates) == 4
     assert [c[0] for c in updates[0].choices] == ["EU", "UK"]
     assert [c[0] for c in updates[3].choices] == ["DSIT", "European Commission"]
+
+
+def test_the_header_count_follows_the_index_on_every_load_and_after_a_refresh(ui, monkeypatch):
+    from types import SimpleNamespace
+
+    docs = {"a": SimpleNamespace(jurisdiction=["EU"], publisher="P", doc_id="a", title="A", date=None)}
+    engine = SimpleNamespace(searcher=SimpleNamespace(documents=lambda: docs))
+    monkeypatch.setattr(ui, "engine", lambda: engine)
+    blocks = ui.build()
+    header = next(b for b in blocks.blocks.values() if getattr(b, "elem_id", None) == "app-header")
+    assert "· 1 document, offline" in header.value
+    docs["b"] = SimpleNamespace(jurisdiction=["UK"], publisher="Q", doc_id="b", title="B", date=None)
+    assert "· 2 documents, offline" in ui.header()  # not the count frozen when the page was built
+    updates = [f for f in blocks.fns.values() if f.fn == ui.header]
+    assert {t[1] for f in updates for t in f.targets} == {"load", "then"}
+    assert all([o._id for o in f.outputs] == [header._id] for f in updates)
+    after = next(f for f in updates if f.trigger_after is not None)
+    chain = []
+    while after is not None:  # the "then" event runs at the end of the "Refresh now" chain
+        chain.append(after.fn)
+        after = blocks.fns.get(after.trigger_after) if after.trigger_after is not None else None
+    assert chain == [ui.header, ui.filter_updates, ui.refresh]
+
+
+def test_the_document_viewer_renders_markdown_with_dates_and_primary_sources(ui, monkeypatch):
+    from types import SimpleNamespace
+
+    from briefing.manifest import DocRecord
+
+    record = DocRecord("a", "h", "Labels", "2025-09-01", "Desk", None, ["China"], [], 2, "now")
+    record.updated = "2026-12-02"
+    record.sources = [{"title": "CAC Measures", "url": "https://www.cac.gov.cn/m"}]
+    text = "# Labels\n\n## What was issued\n\nThe **Measures** <script>alert(1)</script> apply.\n"
+    searcher = SimpleNamespace(
+        documents=lambda: {"a": record}, manifest=SimpleNamespace(document_text=lambda doc_id: text)
+    )
+    monkeypatch.setattr(ui, "engine", lambda: SimpleNamespace(searcher=searcher))
+    view = ui.show_document("a")
+    assert "<h2>What was issued</h2>" in view and "<strong>Measures</strong>" in view
+    assert "<script" not in view and "&lt;script&gt;" in view
+    assert "published 1 September 2025" in view and "as of 2 December 2026" in view
+    assert '<a href="https://www.cac.gov.cn/m"' in view and "CAC Measures" in view
+    assert "Select a document" in ui.show_document(None)

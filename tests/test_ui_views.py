@@ -124,3 +124,43 @@ def test_composed_answers_stream_sentence_by_sentence(text, parts):
     from ui.app import pieces
 
     assert pieces(text) == parts
+
+
+def test_card_shows_the_articles_own_primary_sources_and_its_as_of_date():
+    sources = [
+        {"title": "Regulation (EU) 2024/1689", "url": "https://eur-lex.europa.eu/eli/reg/2024/1689/oj"},
+        {"title": XSS, "url": "javascript:alert(4)"},
+    ]
+    card = views.source_card(citation(url=None, updated="2026-11-30", sources=sources), 0, False)
+    assert "published 2 August 2025" in card and '<span class="as-of">as of 30 November 2026</span>' in card
+    assert 'class="src-links"' in card and "Primary sources" in card
+    assert '<a href="https://eur-lex.europa.eu/eli/reg/2024/1689/oj"' in card
+    assert "Regulation (EU) 2024/1689 ↗" in card
+    assert "javascript:" not in card and "<script" not in card and "&lt;script&gt;" in card
+    plain_card = views.source_card(citation(), 0, False)
+    assert "as of 2 August 2025" in plain_card and "published" not in plain_card
+    assert "src-links" not in plain_card
+    md = views.conversation_markdown(
+        [Turn("Q?", answer(citations=[citation(updated="2026-11-30", sources=sources)]), mode="m")]
+    )
+    assert "(as of 30 November 2026)" in md and "  - Regulation (EU) 2024/1689 <https://eur-lex" in md
+
+
+def test_document_view_renders_markdown_and_never_corpus_html():
+    text = (
+        "# Teapot rules <script>alert(1)</script>\n\n## What was issued\n\nThe **measures** apply.\n\n"
+        "- explicit labels\n- implicit labels <img src=x onerror=alert(2)>\n\n"
+        '<div onclick="alert(3)">raw block</div>\n\n'
+        "[official text](https://www.cac.gov.cn/x) · [bad](javascript:alert(4)) · ![pixel](https://t.example/p.png)\n\n"
+        "| Tier | Fine |\n|---|---|\n| top | 7% |\n"
+    )
+    view = views.document_view("T <b>", "meta", text)
+    assert "<h2>What was issued</h2>" in view and "<strong>measures</strong>" in view
+    assert "<li>explicit labels</li>" in view and "<td>7%</td>" in view and "## " not in view
+    assert '<a href="https://www.cac.gov.cn/x" target="_blank" rel="noopener noreferrer">' in view
+    assert "<script" not in view and "<img" not in view and "<div onclick" not in view
+    assert (
+        "javascript:" not in view.replace("[bad](javascript:alert(4))", "") and 'href="javascript' not in view
+    )
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in view and "&lt;img src=x onerror=alert(2)&gt;" in view
+    assert "T &lt;b&gt;" in view

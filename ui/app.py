@@ -43,6 +43,7 @@ BRIEF_STAGES = {
 HEADER = (
     '<header class="app-head"><div class="brand">Briefing</div><div class="tagline">{tagline}</div></header>'
 )
+TAGLINE = "Cited answers and one-page briefs on AI governance · {n} document{s}, offline"
 FONT = [
     gr.themes.LocalFont("Source Sans Pro", weights=(400, 700)),
     "ui-sans-serif",
@@ -91,10 +92,17 @@ class BriefingUI:
         self.files = files or Path(tempfile.gettempdir()) / "briefing-ui"
         self.files.mkdir(parents=True, exist_ok=True)
         self.choice_inputs: list[gr.Dropdown] = []  # jurisdiction and publisher pickers of every tab
+        self.refreshed: Any = None  # the "Refresh now" event chain, set by `corpus_tab`
 
     # -- shared -----------------------------------------------------------------------------------
     def engine(self) -> Answerer:
         return service.engine(self.settings)
+
+    def header(self) -> str:
+        """The page header with the number of indexed documents, read from the index now (the
+        searcher reloads its documents whenever the index generation changes)."""
+        n = len(self.engine().searcher.documents())
+        return HEADER.format(tagline=views.esc(TAGLINE.format(n=n, s="" if n == 1 else "s")))
 
     def pending_mode(self) -> str:
         """The mode label while an answer streams in."""
@@ -347,17 +355,21 @@ class BriefingUI:
         return summary, rows, gr.Dropdown(choices=[(d.title, d.doc_id) for d in docs])
 
     def show_document(self, doc_id: str | None) -> str:
-        """The selected document's text, escaped."""
+        """The selected document's text rendered from Markdown (corpus HTML escaped), with its
+        publisher, dates, badges and links to the primary sources it lists."""
         searcher = self.engine().searcher
         record = searcher.documents().get(doc_id or "")
         if record is None:
             return '<div class="doc-view muted">Select a document to read it.</div>'
         url = views.safe_url(record.url)
-        meta = " · ".join(views.esc(x) for x in (record.publisher, record.date, record.doc_id) if x)
+        pieces = views.as_of_line(record.publisher, record.date, getattr(record, "updated", None))
+        meta = " · ".join([*pieces, views.esc(record.doc_id)])
         meta += views.badges(record.jurisdiction)
         if url:
             meta += f' · <a href="{views.esc(url)}" target="_blank" rel="noopener noreferrer">original ↗</a>'
-        return views.document_view(record.title, meta, searcher.manifest.document_text(record.doc_id) or "")
+        text = searcher.manifest.document_text(record.doc_id) or ""
+        links = views.source_links(getattr(record, "sources", None) or [])
+        return views.document_view(record.title, meta, text, links)
 
     def pick_row(self, event: gr.SelectData) -> str | None:
         """The doc_id of the clicked table row (found by its title and date)."""
@@ -399,7 +411,7 @@ class BriefingUI:
                 viewer = gr.HTML(self.show_document(None), elem_id="doc-viewer", padding=False)
         table.select(self.pick_row, None, picker)
         picker.change(self.show_document, picker, viewer)
-        refresh.click(
+        self.refreshed = refresh.click(
             self.refresh,
             None,
             [report, summary, table, picker],
@@ -411,10 +423,8 @@ class BriefingUI:
 
     # -- the whole app ----------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        n_docs = len(self.engine().searcher.documents())
         with gr.Blocks(title="Briefing", analytics_enabled=False, delete_cache=(3600, 3600)) as blocks:
-            tagline = f"Cited answers and one-page briefs on AI governance · {n_docs} documents, offline"
-            gr.HTML(HEADER.format(tagline=tagline), padding=False)
+            header = gr.HTML(self.header(), elem_id="app-header", padding=False)
             with gr.Tabs():
                 with gr.Tab("Chat", id="chat"):
                     self.chat_tab()
@@ -422,6 +432,9 @@ class BriefingUI:
                     self.brief_tab()
                 with gr.Tab("Corpus", id="corpus"):
                     corpus_outputs = self.corpus_tab()
+            # the count is current on every page load and after "Refresh now", not frozen at startup
+            blocks.load(self.header, None, header, show_progress="hidden")
+            self.refreshed.then(self.header, None, header, show_progress="hidden")
             blocks.load(self.corpus_view, None, list(corpus_outputs))
             blocks.load(self.filter_updates, None, self.choice_inputs)
         blocks.queue(default_concurrency_limit=self.settings.concurrency, max_size=256)

@@ -61,7 +61,7 @@ CSS = """
 .src-card h4 a:hover { text-decoration: underline; }
 .src-meta { display: flex; flex-wrap: wrap; align-items: center; gap: 6px; margin: 6px 0 0 2.2rem;
   font-size: .8rem; color: #64748b; }
-.doc-view .src-meta { margin-left: 0; }
+.doc-view .src-meta, .doc-view .src-links { margin-left: 0; }
 .badge { display: inline-block; font-size: .68rem; font-weight: 700; letter-spacing: .04em;
   border-radius: 4px;
   padding: 1px 6px; background: #f1f5f9; color: #475569; }
@@ -71,6 +71,14 @@ CSS = """
 .badge-uk { background: #ede9fe; color: #6d28d9; }
 .badge-intl { background: #ccfbf1; color: #0f766e; }
 .badge-gulf { background: #fef9c3; color: #a16207; }
+.src-meta .as-of { font-weight: 600; color: #475569; }
+.src-links { margin: 6px 0 0 2.2rem; font-size: .8rem; color: #475569; }
+.src-links > span { font-size: .7rem; font-weight: 700; letter-spacing: .06em; text-transform: uppercase;
+  color: #94a3b8; }
+.src-links ul { margin: 2px 0 0; padding-left: 1.1rem; }
+.src-links li { margin: 1px 0; line-height: 1.4; }
+.src-links a { color: #2563eb; text-decoration: none; }
+.src-links a:hover { text-decoration: underline; }
 .quote { margin: 8px 0 0 2.2rem; padding: 6px 10px; border-left: 3px solid #f59e0b; background: #fffbeb;
   font-size: .86rem; line-height: 1.5; color: #1f2937; border-radius: 0 6px 6px 0; }
 .passage { margin: 6px 0 0 2.2rem; font-size: .84rem; }
@@ -100,8 +108,19 @@ CSS = """
 .doc-view { color: #1f2937; background: #fff; border: 1px solid #e2e8f0; border-radius: 10px;
   padding: 12px 16px; }
 .doc-view h3 { margin: 0; font-size: 1.05rem; color: #0f172a; }
-.doc-text { margin-top: 10px; white-space: pre-wrap; max-height: 60vh; overflow-y: auto; font-size: .9rem;
+.doc-text { margin-top: 10px; max-height: 60vh; overflow-y: auto; font-size: .9rem;
   line-height: 1.6; font-family: Georgia, "DejaVu Serif", serif; }
+.doc-md h1 { font-size: 1.15rem; margin: .2em 0 .5em; color: #0f172a; }
+.doc-md h2 { font-size: 1.02rem; margin: 1.1em 0 .4em; color: #183868; }
+.doc-md h3, .doc-md h4 { font-size: .95rem; margin: 1em 0 .3em; color: #183868; }
+.doc-md p { margin: 0 0 .7em; }
+.doc-md ul, .doc-md ol { margin: 0 0 .7em; padding-left: 1.4em; }
+.doc-md li { margin: .15em 0; }
+.doc-md blockquote { margin: 0 0 .7em; padding: 4px 10px; border-left: 3px solid #cbd5e1; color: #475569; }
+.doc-md table { border-collapse: collapse; margin: 0 0 .8em; font-size: .85rem; }
+.doc-md th, .doc-md td { border: 1px solid #e2e8f0; padding: 3px 7px; text-align: left; }
+.doc-md code { font-size: .85em; background: #f1f5f9; border-radius: 3px; padding: 0 3px; }
+.doc-md a { color: #2563eb; }
 """
 
 JS = """

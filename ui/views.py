@@ -7,6 +7,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from markdown_it import MarkdownIt
+
 from briefing.render import human_date
 from briefing.types import Answer, Citation
 
@@ -103,13 +105,41 @@ def linked_text(text: str, turn: int, known: set[int]) -> str:
     return "".join(paragraphs)
 
 
+def as_of_line(publisher: str | None, date: str | None, updated: str | None) -> list[str]:
+    """Escaped metadata pieces: publisher, publication date (when revised since) and "as of" date."""
+    as_of = updated or date
+    pieces = [esc(publisher)] if publisher else []
+    if updated and date and updated != date:
+        pieces.append(f"published {esc(human_date(date))}")
+    if as_of:
+        pieces.append(f'<span class="as-of">as of {esc(human_date(as_of))}</span>')
+    return pieces
+
+
+def source_links(sources: Iterable[dict]) -> str:
+    """The cited article's own primary sources: escaped titles, linked when the URL is http(s)."""
+    items = []
+    for s in sources:
+        url = safe_url(s.get("url"))
+        label = esc(s.get("title") or url or "")
+        if not label:
+            continue
+        if url:
+            label = f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{label} ↗</a>'
+        items.append(f"<li>{label}</li>")
+    if not items:
+        return ""
+    return f'<div class="src-links"><span>Primary sources</span><ul>{"".join(items)}</ul></div>'
+
+
 def source_card(c: Citation, turn: int, abstained: bool) -> str:
-    """A card: number, title (linked when the URL is http(s)), publisher, date, badges, quote and passage."""
+    """A card: number, title (linked when the URL is http(s)), publisher, "as of" date, badges, the
+    article's own primary sources, quote and passage."""
     url = safe_url(c.url)
     title = esc(c.title or c.doc_id)
     if url:
         title = f'<a href="{esc(url)}" target="_blank" rel="noopener noreferrer">{title} ↗</a>'
-    meta = " · ".join(esc(x) for x in (c.publisher, human_date(c.date)) if x)
+    meta = " · ".join(as_of_line(c.publisher, c.date, c.updated))
     quote = (
         f'<blockquote class="quote">{esc(plain(c.quote))}</blockquote>' if c.quote and not abstained else ""
     )
@@ -117,7 +147,7 @@ def source_card(c: Citation, turn: int, abstained: bool) -> str:
     return (
         f'<article class="src-card" id="src-{turn}-{c.n}" data-turn="{turn}" data-n="{c.n}">'
         f'<header><span class="src-n">{c.n}</span><h4>{title}</h4></header>'
-        f'<div class="src-meta">{meta}{badges(c.jurisdiction)}</div>{quote}'
+        f'<div class="src-meta">{meta}{badges(c.jurisdiction)}</div>{source_links(c.sources)}{quote}'
         f'<details class="passage"{" open" if abstained else ""}><summary>{label}</summary>'
         f'<div class="passage-text">{highlight(plain(c.passage), c.quote)}</div></details>'
         f'<div class="src-id">{esc(c.doc_id)}</div></article>'
@@ -215,15 +245,46 @@ def conversation_markdown(turns: list[Turn]) -> str:
 
 def _source_line(c: Citation) -> str:
     details = ", ".join(x for x in (c.publisher, human_date(c.date)) if x)
+    if c.as_of and c.as_of != c.date:
+        details += f" (as of {human_date(c.as_of)})" if details else f"as of {human_date(c.as_of)}"
     url = safe_url(c.url)
-    return f"- [{c.n}] {c.title}" + (f" — {details}" if details else "") + (f" <{url}>" if url else "")
+    line = f"- [{c.n}] {c.title}" + (f" — {details}" if details else "") + (f" <{url}>" if url else "")
+    for s in c.sources:
+        link = safe_url(s.get("url"))
+        if s.get("title") or link:
+            line += "\n  - " + (s.get("title") or "") + (f" <{link}>" if link else "")
+    return line
 
 
-def document_view(title: str, meta: str, text: str) -> str:
-    """A document's full text, escaped, with its title and metadata."""
+def _markdown() -> MarkdownIt:
+    """CommonMark plus tables with raw HTML off (tags in corpus text are shown as text), images off
+    (an offline viewer loads nothing remote) and only http(s) and mailto links; links open a new tab."""
+    md = MarkdownIt("commonmark", {"html": False}).enable("table").disable("image")
+    md.validateLink = lambda url: re.match(r"(https?://|mailto:)\S", url.strip(), re.I) is not None
+
+    def link_open(renderer, tokens, idx, options, env):
+        tokens[idx].attrSet("target", "_blank")
+        tokens[idx].attrSet("rel", "noopener noreferrer")
+        return renderer.renderToken(tokens, idx, options, env)
+
+    md.add_render_rule("link_open", link_open)
+    return md
+
+
+MARKDOWN = _markdown()
+
+
+def markdown_html(text: str) -> str:
+    """A document's Markdown as HTML, safely: corpus HTML is escaped, never rendered."""
+    return MARKDOWN.render(text or "")
+
+
+def document_view(title: str, meta: str, text: str, links: str = "") -> str:
+    """A document's full text rendered from Markdown (safely), with its title, metadata (HTML, already
+    escaped) and its primary-source links (from `source_links`)."""
     return (
-        f'<div class="doc-view"><h3>{esc(title)}</h3><div class="src-meta">{meta}</div>'
-        f'<div class="doc-text">{esc(text)}</div></div>'
+        f'<div class="doc-view"><h3>{esc(title)}</h3><div class="src-meta">{meta}</div>{links}'
+        f'<div class="doc-text doc-md">{markdown_html(text)}</div></div>'
     )
 
 
