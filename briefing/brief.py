@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from briefing.answer import STOPWORDS, Answerer, Candidate, clean
+from briefing.answer_legacy import STOPWORDS, Answerer, Candidate, clean
 from briefing.manifest import DocRecord, Manifest
 from briefing.retrieve import Filters, Searcher
 from briefing.settings import Settings, get_settings
