@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from briefing.answer import STOPWORDS, Answerer, Candidate, clean
+from briefing.answer_legacy import STOPWORDS, Answerer, Candidate, clean
 from briefing.dates import MONTH_NAMES
 from briefing.manifest import DocRecord, Manifest
 from briefing.retrieve import Filters, Searcher

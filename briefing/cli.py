@@ -12,6 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from briefing.errors import BriefingError
+
 app = typer.Typer(
     help="Briefing: cited answers and one-page briefs on AI governance, from a local corpus.",
     no_args_is_help=True,
@@ -299,39 +301,124 @@ def _call(fn):
         fail(str(exc))
 
 
+QuestionsOpt = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--questions",
+        metavar="FILE",
+        help="Question set, JSON lines as in shared/eval/README.md (repeatable; default: the shared "
+        "train and dev sets).",
+    ),
+]
+SHARED_EVAL = Path("../shared/eval")
+
+
+def _question_files(questions: list[Path] | None) -> list[Path]:
+    files = questions or [SHARED_EVAL / "train-questions.jsonl", SHARED_EVAL / "dev-questions.jsonl"]
+    for path in files:
+        if not path.is_file():
+            fail(f"question file not found: {path}")
+    return files
+
+
 @app.command("eval")
 def evaluate(
     corpus: CorpusOpt = None,
-    questions: Annotated[
-        Path, typer.Option(metavar="FILE", help="Question set (JSON lines, see shared/eval/README.md).")
-    ] = Path("../shared/eval/dev-questions.jsonl"),
+    questions: QuestionsOpt = None,
     briefs: Annotated[
         Path | None, typer.Option(metavar="FILE", help="Brief topics (JSON lines) to score must_cover.")
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            metavar="K",
+            min=2,
+            help="Also cross-validate the answer model: fit it on K-1 folds of the questions, score the "
+            "held-out fold, and report the mean and range over folds.",
+        ),
     ] = None,
     index_dir: IndexOpt = None,
     output: Annotated[
         Path, typer.Option("-o", "--output", metavar="FILE", help="Where to write the JSON results.")
-    ] = Path("eval-results/dev.json"),
+    ] = Path("eval-results/eval.json"),
 ) -> None:
     """Score retrieval, answers and briefs on a question set.
 
-    Indexes the corpus first; retrieval is scored dense, BM25 and hybrid.
+    Indexes the corpus first; retrieval is scored dense, BM25 and hybrid; answers use the shipped
+    answer model. Figures on questions the model was fitted on are not a result: use --cv.
     """
     from briefing.evaluate import run_eval
 
-    if not questions.is_file():
-        fail(f"question file not found: {questions}")
+    files = _question_files(questions)
     if briefs is not None and not briefs.is_file():
         fail(f"brief topic file not found: {briefs}")
     settings = _settings(corpus, index_dir)
     try:
-        results = run_eval(settings, questions, briefs, progress=True)
-    except (FileNotFoundError, ValueError) as exc:
+        results = run_eval(settings, files, briefs, progress=True, cv=cv)
+    except (FileNotFoundError, ValueError, BriefingError) as exc:
         fail(str(exc))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(results, indent=2))
     _eval_table(results)
     out.print(f"results written to {output}")
+
+
+@app.command()
+def train(
+    corpus: CorpusOpt = None,
+    questions: QuestionsOpt = None,
+    cv: Annotated[int, typer.Option("--cv", metavar="K", min=2, help="Folds of the cross-validation.")] = 5,
+    index_dir: IndexOpt = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", metavar="FILE", help="Where to write the model (default: the shipped one)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the answer model (unit ranker, composition, abstention) on a question set.
+
+    Cross-validates first and prints the held-out figures, then fits on every question and writes
+    the model file. Default: the shared train and dev sets over the shared external corpus.
+    """
+    from rich.progress import Progress
+
+    from briefing.answer.model import MODEL_PATH
+    from briefing.answer.train import train as fit_model
+
+    files = _question_files(questions)
+    settings = _settings(
+        corpus or SHARED_EVAL.parent / "external-corpus", index_dir or Path(".cache/eval-index")
+    )
+    with Progress(transient=True) as bar:
+        task = bar.add_task("Collecting answer units", total=None)
+        try:
+            model, report = fit_model(
+                settings,
+                files,
+                cv,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        except (FileNotFoundError, ValueError, BriefingError) as exc:
+            fail(str(exc))
+    path = output or MODEL_PATH
+    model.save(path)
+    _cv_table(report)
+    out.print(f"model written to {path}")
+
+
+def _cv_table(report: dict) -> None:
+    table = Table(
+        "metric",
+        "mean",
+        "min",
+        "max",
+        title=f"{report['k']}-fold cross-validation ({report['n_questions']} questions)",
+    )
+    for key, value in report["metrics"].items():
+        table.add_row(key, f"{value['mean']:.3f}", f"{value['min']:.3f}", f"{value['max']:.3f}")
+    out.print(table)
 
 
 def _eval_table(results: dict) -> None:
@@ -343,6 +430,8 @@ def _eval_table(results: dict) -> None:
     for key, value in results["answers"].items():
         answers.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     out.print(answers)
+    if results.get("cv"):
+        _cv_table(results["cv"])
     if results.get("briefs"):
         briefs = Table("topic", "must_cover", title="Briefs")
         for row in results["briefs"]["topics"]:

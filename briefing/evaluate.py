@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
-from briefing.answer import standalone_question
+from briefing.answer.question import standalone_question
 from briefing.corpus import corpus_files, doc_id_for
 from briefing.retrieve import Searcher
 from briefing.types import Answer
@@ -128,22 +128,35 @@ def _pct(values: list[float], pct: int) -> float:
     return round(ordered[idx], 1)
 
 
-def run_eval(settings, questions_path: Path, briefs_path: Path | None = None, progress: bool = False) -> dict:
-    """Index the corpus, then score retrieval in every mode, answers, and optionally briefs."""
+def run_eval(
+    settings,
+    question_paths: list[Path],
+    briefs_path: Path | None = None,
+    progress: bool = False,
+    cv: int | None = None,
+) -> dict:
+    """Index the corpus, then score retrieval in every mode, answers, and optionally briefs; with
+    `cv`, also the answer model's k-fold cross-validated figures (`briefing.answer.train`)."""
     from briefing import service
+    from briefing.answer import train
 
     report = service.index(settings, progress=progress)
-    questions = load_jsonl(questions_path)
+    questions = train.load_items(question_paths)
     engine = service.engine(settings)
     engine.ask("warm-up question on AI governance")  # models loaded before timing
     results: dict = {
         "corpus": str(settings.corpus_dir),
-        "questions": str(questions_path),
+        "questions": [str(p) for p in question_paths],
         "index": {"documents": len(engine.searcher.documents()), "seconds": round(report.seconds, 1)},
         "retrieval": {mode: retrieval_metrics(engine.searcher, questions, mode) for mode in MODES},
     }
     answers = [engine.ask(q["question"], history=q.get("history"), qid=q["id"]) for q in questions]
     results["answers"] = answer_metrics(answers, questions, corpus_texts(Path(settings.corpus_dir)))
+    if cv:
+        examples = train.collect(engine, questions)
+        results["cv"] = train.cross_validate(
+            examples, cv, corpus_texts(Path(settings.corpus_dir)), settings.answer_max_words
+        )
     results["per_question"] = [
         {
             "id": q["id"],

@@ -30,10 +30,10 @@ from decimal import Decimal
 
 import numpy as np
 
-from briefing.answer import STOPWORDS, clean
 from briefing.dates import MONTH_NAMES
 from briefing.manifest import Manifest
 from briefing.settings import Settings
+from briefing.text import STOPWORDS, clean
 from briefing.types import Answer, Citation, Passage
 
 MIN_SIMILARITY = 0.5  # all-MiniLM-L6-v2: paraphrases score ~0.55-0.95, off-topic sentences ~0.0-0.4

@@ -1,0 +1,179 @@
+"""The answer engine: analyse the question, retrieve, build answer units, rank them with the
+learned model, then quote the best ones with citations, or abstain."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from briefing.answer.compose import choose, render
+from briefing.answer.features import NAMES, corpus_idf, featurize
+from briefing.answer.model import AnswerModel
+from briefing.answer.question import Question, validate_question
+from briefing.answer.units import Unit, build_units
+from briefing.retrieve import Filters, Searcher
+from briefing.settings import Settings
+from briefing.text import terms
+from briefing.types import Answer, Citation, Passage
+
+NOT_COVERED = "The corpus does not cover this."
+ABSTAIN_FEATURES = [
+    "best",  # the ranker's best unit probability
+    "second",  # the second best
+    "best_sim",  # best cosine of a unit and the question
+    "best_overlap",  # best idf-weighted term overlap
+    "missing",  # share of the question's names no retrieved passage mentions
+    "any_missing",
+    "n_entities",
+    "top_passage",  # the best passage's fused score
+]
+
+
+@dataclass
+class Candidate:
+    """A unit's lead sentence with the ranker's score: what briefs select from."""
+
+    passage: Passage
+    start: int
+    end: int
+    text: str
+    vector: np.ndarray
+    score: float = 0.0
+    similarity: float = 0.0
+
+
+@dataclass
+class Scored:
+    """A question's units with their features and ranker probabilities."""
+
+    question: Question
+    passages: list[Passage]
+    units: list[Unit]
+    features: np.ndarray
+    probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+class Answerer:
+    """Answers questions from the index extractively; an LLM backend plugs in via `briefing.llm`."""
+
+    def __init__(
+        self, settings: Settings, searcher: Searcher | None = None, model: AnswerModel | None = None
+    ):
+        self.settings = settings
+        self.searcher = searcher or Searcher(settings)
+        self._model = model
+        self._idf: tuple[int, dict[str, float]] = (-1, {})
+
+    @property
+    def model(self) -> AnswerModel:
+        if self._model is None:
+            self._model = AnswerModel.load()
+        return self._model
+
+    def ask(
+        self,
+        question: str,
+        history: list[str] | None = None,
+        filters: Filters | None = None,
+        qid: str | None = None,
+    ) -> Answer:
+        """A cited answer, an abstention, or a clear message when the question is unusable."""
+        started = time.perf_counter()
+        problem = validate_question(question, self.settings.max_question_chars)
+        if problem:
+            return Answer(str(question), problem, True, "extractive", [], [], id=qid, error=problem)
+        q = Question.parse(question.strip(), [h for h in history or [] if isinstance(h, str)])
+        answer = self.decide(self.gather(q, self.retrieve(q, filters)))
+        answer.id = qid
+        answer.latency_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def compose(self, question: str, query: str, passages: list[Passage]) -> Answer:
+        """The extractive answer over given passages, for a question already made standalone."""
+        q = Question.parse(question)
+        q.query, q.context_terms = query, terms(query) - q.own_terms
+        q.followup = query != question
+        return self.decide(self.gather(q, passages))
+
+    def retrieve(self, q: Question, filters: Filters | None = None) -> list[Passage]:
+        return self.searcher.search(q.query, k=max(self.settings.top_k, 10), filters=filters)
+
+    def gather(self, q: Question, passages: list[Passage]) -> Scored:
+        """The passages' answer units and their features (not yet ranked)."""
+        from briefing.embedding import embed_query
+
+        units = build_units(passages, self.searcher.manifest)
+        q_vec = embed_query(self.settings, q.query)
+        own_vec = embed_query(self.settings, q.text) if q.followup else q_vec
+        return Scored(q, passages, units, featurize(q, units, q_vec, own_vec, self.idf()))
+
+    def idf(self) -> dict[str, float]:
+        """The corpus's term rarities, recomputed when the index changes."""
+        manifest = self.searcher.manifest
+        generation = manifest.generation()
+        if self._idf[0] != generation:
+            self._idf = (generation, corpus_idf(row[5] for row in manifest.chunks()))
+        return self._idf[1]
+
+    def candidates(self, passages: list[Passage], query: str) -> list[Candidate]:
+        """Every usable sentence of the passages, scored by the ranker against `query`."""
+        scored = rank(self.gather(Question.parse(query), passages), self.model)
+        return [
+            Candidate(u.passage, u.start, u.end, u.lead, u.vector, u.score, u.similarity)
+            for u in scored.units
+        ]
+
+    def decide(self, scored: Scored) -> Answer:
+        return conclude(rank(scored, self.model), self.model, self.settings.answer_max_words)
+
+
+def rank(scored: Scored, model: AnswerModel) -> Scored:
+    """Score every unit with the model's ranker (in place) and return the same `Scored`."""
+    scored.probs = model.ranker.prob(scored.features) if scored.units else np.zeros(0)
+    for unit, p, sim in zip(scored.units, scored.probs, scored.features[:, 0], strict=True):
+        unit.score, unit.similarity = float(p), float(sim)
+    return scored
+
+
+def conclude(scored: Scored, model: AnswerModel, max_words: int) -> Answer:
+    """Quote the best units, or abstain when the model judges that the evidence does not answer."""
+    q = scored.question
+    if not scored.units or answerable(scored, model) < model.abstention.threshold:
+        return abstention(q, scored.passages)
+    text, citations = render(choose(scored.units, model.composition, max_words))
+    return Answer(q.text, text, False, "extractive", citations, scored.passages, standalone_question=q.query)
+
+
+def answerable(scored: Scored, model: AnswerModel) -> float:
+    """The abstention model's probability that the retrieved evidence answers the question."""
+    return float(model.abstention.model.prob(abstain_features(scored))[0])
+
+
+def abstain_features(scored: Scored) -> np.ndarray:
+    """The question-level features the abstention model reads."""
+    q, probs, x = scored.question, np.sort(scored.probs)[::-1], scored.features
+    haystack = " ".join(
+        f"{p.meta.get('title') or ''} {p.meta.get('publisher') or ''} {p.doc_id.replace('-', ' ')} {p.text}"
+        for p in scored.passages
+    )
+    missing = len(q.missing(haystack))
+    column = {name: i for i, name in enumerate(NAMES)}
+    row = [
+        float(probs[0]) if len(probs) else 0.0,
+        float(probs[1]) if len(probs) > 1 else 0.0,
+        float(x[:, column["sim"]].max()) if len(x) else 0.0,
+        float(x[:, column["overlap"]].max()) if len(x) else 0.0,
+        missing / (len(q.entities) or 1),
+        float(missing > 0),
+        float(len(q.entities)),
+        max((p.score for p in scored.passages), default=0.0),
+    ]
+    return np.asarray([row], dtype=np.float32)
+
+
+def abstention(q: Question, passages: list[Passage]) -> Answer:
+    message = f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."
+    citations = [Citation.from_passage(i, p, "") for i, p in enumerate(passages[:3], start=1)]
+    return Answer(q.text, message, True, "extractive", citations, passages, standalone_question=q.query)

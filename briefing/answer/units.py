@@ -1,0 +1,190 @@
+"""Answer units: a sentence with the structure it belongs to.
+
+A unit is what the answer engine ranks and quotes. A sentence that opens a list brings its items
+(read past the end of the retrieved chunk when the list runs on); a list item carries the sentence
+that opens its list; a transcript line carries its speaker.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from briefing.manifest import Manifest
+from briefing.text import LINK, clean
+from briefing.types import Passage
+
+LIST_MARK = re.compile(r"\s*(?:[-*+•>]|\d{1,3}[.)]|\([a-z0-9]{1,4}\)|[a-z][.)])\s")
+SPEAKER = re.compile(r"(?m)^\s*(?:(?:MR|MS|MRS|DR)\.\s+)?([A-Z][A-Z'\-]+(?: [A-Z][A-Z'\-]+){0,2}|Q):\s+")
+MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
+LOOK_AHEAD = 2500  # characters read past a chunk for the items of a list it opens
+LOOK_BEHIND = 1500  # characters read before a chunk for the opener of a list it continues
+ITEM_WORDS = 110  # words of list items a unit may carry
+MAX_ITEMS = 8
+LIST_CONTINUES = "(the list continues in the source)"
+
+
+@dataclass
+class Unit:
+    """A candidate answer: a lead sentence, its list items or list opener, and its speaker."""
+
+    passage: Passage
+    start: int  # span of the lead sentence in the document
+    end: int
+    lead: str  # the lead sentence, cleaned
+    vector: np.ndarray  # the lead sentence's embedding
+    position: int  # the lead's place among the passage's sentences
+    raw: str = ""
+    items: list[str] = field(default_factory=list)  # the items the lead opens
+    item_vectors: list[np.ndarray] = field(default_factory=list)
+    opener: str = ""  # the sentence opening the list the lead is an item of
+    speaker: str = ""
+    span_end: int = 0  # end of the last item (or of the lead)
+    context: str = ""  # the sentences before and after the lead
+    context_vectors: list[np.ndarray] = field(default_factory=list)
+    score: float = 0.0
+    similarity: float = 0.0
+
+    @property
+    def text(self) -> str:
+        """What the answer shows for this unit."""
+        body = self.lead
+        if self.opener:
+            body = f"{self.opener} … {body}"
+        if self.items:
+            body = " ".join([body, *self.items])
+        return f"{self.speaker}: {body}" if self.speaker else body
+
+    @property
+    def opens_list(self) -> bool:
+        return self.lead.endswith(":")
+
+    @property
+    def is_item(self) -> bool:
+        return bool(LIST_MARK.match(self.raw)) or bool(self.opener)
+
+    @property
+    def words(self) -> int:
+        return len(self.text.split())
+
+
+@dataclass
+class _Sentence:
+    start: int
+    end: int
+    raw: str
+    text: str
+    vector: np.ndarray
+
+    @property
+    def itemlike(self) -> bool:
+        return bool(LIST_MARK.match(self.raw)) or self.text[:1].islower() or self.text.startswith("(")
+
+    @property
+    def note(self) -> bool:
+        return bool(re.match(r"\s*\d{1,3}\s*$", self.raw))
+
+
+def build_units(passages: list[Passage], manifest: Manifest) -> list[Unit]:
+    """Every usable sentence of the passages as a unit, with its list, opener and speaker."""
+    units: list[Unit] = []
+    texts: dict[str, str] = {}
+    for passage in passages:
+        if passage.doc_id not in texts:
+            texts[passage.doc_id] = manifest.document_text(passage.doc_id) or ""
+        text = texts[passage.doc_id]
+        span = manifest.sentences(
+            passage.doc_id, max(0, passage.start - LOOK_BEHIND), passage.end + LOOK_AHEAD
+        )
+        sentences = [_Sentence(s, e, text[s:e], clean(text[s:e]), v) for s, e, v in span]
+        openers = _openers(sentences)
+        speakers = _speakers(text)
+        inside = [i for i, s in enumerate(sentences) if passage.start <= s.start and s.end <= passage.end]
+        for position, i in enumerate(inside):
+            s = sentences[i]
+            if not usable(s):
+                continue
+            unit = Unit(passage, s.start, s.end, s.text, s.vector, position, raw=s.raw, span_end=s.end)
+            near = sentences[max(0, i - 1) : i] + sentences[i + 1 : i + 2]
+            unit.context = " ".join(n.text for n in near)
+            unit.context_vectors = [n.vector for n in near]
+            if s.text.endswith(":") or re.search(r":\s*\n", s.raw):
+                _attach_items(unit, sentences[i + 1 :])
+                if unit.span_end > passage.end:  # the citation shows the whole list
+                    unit.passage = replace(
+                        passage, text=text[passage.start : unit.span_end], end=unit.span_end
+                    )
+            if openers[i] is not None:
+                unit.opener = sentences[openers[i]].text
+            unit.speaker = _speaker_of(s.start, speakers, text)
+            if unit.speaker and re.match(r"(?:(?:MR|MS|MRS|DR)\.\s+)?[A-Z'\- ]+:\s", unit.lead):
+                unit.lead = unit.lead.split(":", 1)[1].strip()
+            units.append(unit)
+    return units
+
+
+def usable(s: _Sentence) -> bool:
+    """A sentence that can stand in an answer: not a question, a bare speaker tag or a number line."""
+    n_words = len(LINK.sub(" ", s.text).split())
+    return (
+        (n_words >= 4 or (bool(LIST_MARK.match(s.raw)) and n_words >= 2))
+        and n_words <= 130
+        and not s.text.endswith("?")
+        and not re.fullmatch(r"(?:(?:MR|MS|MRS|DR)\.\s+)?[A-Z'\- ]+:", s.text)
+        and bool(re.search(r"[a-z]{3}", s.text) or (s.text.isupper() and n_words >= 8))
+    )
+
+
+def _openers(sentences: list[_Sentence]) -> list[int | None]:
+    """For each sentence, the index of the sentence opening the list it is an item of, if any."""
+    out: list[int | None] = []
+    current: int | None = None
+    last_end = 0
+    for i, s in enumerate(sentences):
+        if s.note:
+            out.append(None)
+            continue
+        first = current is not None and current == i - 1
+        if current is not None and not ((s.itemlike or first) and s.start - last_end <= MAX_ITEM_GAP):
+            current = None
+        out.append(current)
+        if s.text.endswith(":"):
+            current = i
+        last_end = s.end
+    return out
+
+
+def _attach_items(unit: Unit, following: list[_Sentence]) -> None:
+    """The items of the list a unit's lead opens, in document order, within a word budget."""
+    budget, last_end = ITEM_WORDS, unit.end
+    for s in following:
+        if s.note:
+            continue
+        if not (s.itemlike or not unit.items) or s.start - last_end > MAX_ITEM_GAP:
+            break
+        if len(unit.items) >= MAX_ITEMS or len(s.text.split()) > budget:
+            unit.items.append(LIST_CONTINUES)
+            break
+        unit.items.append(s.text)
+        unit.item_vectors.append(s.vector)
+        budget -= len(s.text.split())
+        last_end = unit.span_end = s.end
+
+
+def _speakers(text: str) -> list[tuple[int, str]]:
+    """(offset, name) of each speaker tag in a transcript; empty for other documents."""
+    tags = [(m.start(), m.group(1)) for m in SPEAKER.finditer(text)]
+    return tags if len(tags) >= 3 else []
+
+
+def _speaker_of(start: int, speakers: list[tuple[int, str]], text: str) -> str:
+    name = ""
+    for offset, tag in speakers:
+        if offset > start:
+            break
+        name = tag
+    if not name:
+        return ""
+    return "Question" if name == "Q" else name.title()
