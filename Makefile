@@ -16,7 +16,7 @@ RUN_NEEDS := $(STAMP) $(if $(filter llama-cpp,$(BACKEND)),$(STAMP)-llm,$(if $(fi
 # One numbered line per install step, then how long it took
 step = @echo "▸ $(1)"; start=$$SECONDS; $(2) && echo "  done in $$((SECONDS - start)) s"
 
-.PHONY: install llm run test test-fast eval bench lint format clean
+.PHONY: install llm run test test-fast eval train bench lint format clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found (Python 3.11 is required)"; exit 2; }
@@ -34,8 +34,11 @@ $(STAMP)-llm-client: $(STAMP)
 	$(call step,BRIEFING_ANSWER_BACKEND=$(BACKEND): installing the LLM server clients,$(PIP) -e '.[llm-client]')
 	touch $@
 
+# GGML_NATIVE=OFF: a native build turns on the CPU's AMX kernels, which die (general protection fault at
+# ldtilecfg) on VMs that report AMX without allowing it; OFF builds the portable AVX2/FMA/F16C set instead.
+# PIP_NO_CACHE_DIR: pip's wheel cache ignores CMAKE_ARGS, so a wheel once built natively would come back.
 $(STAMP)-llm: $(STAMP)
-	$(call step,building llama-cpp-python: compiling llama.cpp for the local LLM backend (several minutes),$(PIP) -e '.[llm]')
+	$(call step,building llama-cpp-python: compiling llama.cpp for the local LLM backend (several minutes),CMAKE_ARGS="-DGGML_NATIVE=OFF $$CMAKE_ARGS" PIP_NO_CACHE_DIR=1 $(PIP) -e '.[llm]')
 	touch $@ $(STAMP)-llm-client
 
 install: $(STAMP)  ## create .venv with what the default product needs (no LLM backend, no compile)
@@ -52,9 +55,14 @@ test: $(STAMP)-dev $(STAMP)-llm  ## the whole test suite, the LLM path against a
 test-fast: $(STAMP)-dev  ## unit tests only
 	$(PY) -m pytest -q -m "not slow and not llm and not browser"
 
-eval: install  ## metrics on ../shared/eval over ../shared/external-corpus
-	$(BRIEFING) eval --corpus $(SHARED)/external-corpus --index-dir .cache/eval-index \
-	  --questions $(SHARED)/eval/dev-questions.jsonl --briefs $(SHARED)/eval/dev-briefs.jsonl -o eval-results/dev.json
+EVAL_SETS := --questions $(SHARED)/eval/train-questions.jsonl --questions $(SHARED)/eval/dev-questions.jsonl
+
+eval: install  ## 5-fold cross-validated metrics on ../shared/eval (train + dev) over ../shared/external-corpus
+	$(BRIEFING) eval --corpus $(SHARED)/external-corpus --index-dir .cache/eval-index $(EVAL_SETS) --cv 5 \
+	  --briefs $(SHARED)/eval/dev-briefs.jsonl -o eval-results/eval.json
+
+train: install  ## refit briefing/data/answer-model.json on ../shared/eval (train + dev), cross-validated first
+	$(BRIEFING) train --corpus $(SHARED)/external-corpus --index-dir .cache/eval-index $(EVAL_SETS) --cv 5
 
 bench: install  ## benchmarks against LlamaIndex defaults; writes bench/results.json
 	$(PY) bench/run.py --corpus $(SHARED)/external-corpus --questions $(SHARED)/eval/dev-questions.jsonl

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from briefing.answer_legacy import STOPWORDS, Answerer, Candidate, clean
+from briefing.answer.engine import Answerer, Candidate
 from briefing.dates import MONTH_NAMES
 from briefing.manifest import DocRecord, Manifest
 from briefing.retrieve import Filters, Searcher
 from briefing.settings import Settings, get_settings
+from briefing.text import STOPWORDS, clean
 from briefing.types import Passage
 
 Progress = Callable[[str, float], None]
@@ -318,7 +319,7 @@ def leading_sources(hits: dict[str, list[Passage]]) -> list[str]:
 def scored(query: str, evidence: Evidence, answerer: Answerer) -> dict[tuple[str, int], Candidate]:
     """Every sentence of the pooled passages scored against one sub-query, keyed by (doc_id, start)."""
     if query not in evidence.scores:
-        found = answerer.candidates(list(evidence.pool.values()), query, evidence.vectors[query])
+        found = answerer.candidates(list(evidence.pool.values()), query)
         evidence.scores[query] = _best_by_key(join_fragments(found, answerer.searcher.manifest))
     return evidence.scores[query]
 
@@ -439,7 +440,7 @@ def centrality(
 ) -> dict[tuple[str, int], float]:
     """How much of what the on-topic evidence says each sentence echoes: the mean of its highest
     similarities to on-topic sentences of other passages (facts that several sources state)."""
-    threshold = answerer.settings.abstain_threshold
+    threshold = answerer.settings.brief_min_relevance
     cands = [c for k, c in scored(plan.topic, evidence, answerer).items() if topic.get(k, 0.0) >= threshold]
     if len(cands) < 2:
         return {}
@@ -466,7 +467,7 @@ def focus(evidence: Evidence, searcher: Searcher) -> dict[str, float]:
 
 def ranked(section: SectionPlan, evidence: Evidence, answerer: Answerer, signal: Signals) -> list[Candidate]:
     """The section's qualifying sentences, best first, with their ranking scores."""
-    threshold = answerer.settings.abstain_threshold
+    threshold = answerer.settings.brief_min_relevance
     pool = []
     for cand in section_candidates(section, evidence, answerer):
         key = (cand.passage.doc_id, cand.start)
@@ -761,8 +762,8 @@ def make_brief(
         "gather": _gather_summary(evidence),
         "coverage": round(best, 4),
     }
-    if best < settings.abstain_threshold:
-        brief = insufficient_brief(the_plan.topic, best, settings.abstain_threshold)
+    if best < settings.brief_min_relevance:
+        brief = insufficient_brief(the_plan.topic, best, settings.brief_min_relevance)
     else:
         selected = select(the_plan, evidence, answerer, signal)
         report("select", 1.0)

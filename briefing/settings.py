@@ -64,8 +64,10 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(120.0, gt=0)
     verify_mode: Literal["drop", "flag"] = Field("drop", description="What to do with unsupported sentences.")
     answer_max_words: int = Field(120, ge=30, le=400)
-    abstain_threshold: float = Field(
-        0.32, description="Minimum evidence score to answer (calibrated on the dev set)."
+    brief_min_relevance: float = Field(
+        0.32,
+        description="Briefs: the least cosine between a sentence and the topic for the sentence to be used; "
+        "below it for every sentence, the brief says the corpus holds too little on the topic.",
     )
     max_question_chars: int = Field(2000, ge=50)
     host: str = "127.0.0.1"

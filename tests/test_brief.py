@@ -144,7 +144,9 @@ def test_gather_and_select_are_inspectable_on_their_own(mini_settings):
         chosen = selected[section.key]
         assert len(chosen) <= section.spec.max_items
         assert sum(len(c.text.split()) for c in chosen) <= section.spec.max_words
-        assert all(relevance[(c.passage.doc_id, c.start)] >= mini_settings.abstain_threshold for c in chosen)
+        assert all(
+            relevance[(c.passage.doc_id, c.start)] >= mini_settings.brief_min_relevance for c in chosen
+        )
 
 
 def test_captions_are_not_prose():
@@ -227,7 +229,7 @@ def test_markdown_of_the_narrow_brief_covers_the_talks(narrow):
 def test_unrelated_topic_gives_a_short_insufficient_coverage_note(unrelated, mini_settings, tmp_path):
     assert unrelated.insufficient and not unrelated.sources
     assert unrelated.note and unrelated.note.startswith("Insufficient coverage")
-    assert unrelated.stages["coverage"] < mini_settings.abstain_threshold
+    assert unrelated.stages["coverage"] < mini_settings.brief_min_relevance
     assert all(not s.items and s.empty_reason for s in unrelated.sections)
     assert len(PdfReader(str(to_pdf(unrelated, tmp_path / "none.pdf"))).pages) == 1
 

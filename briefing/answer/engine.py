@@ -19,16 +19,6 @@ from briefing.text import terms
 from briefing.types import Answer, Citation, Passage
 
 NOT_COVERED = "The corpus does not cover this."
-ABSTAIN_FEATURES = [
-    "best",  # the ranker's best unit probability
-    "second",  # the second best
-    "best_sim",  # best cosine of a unit and the question
-    "best_overlap",  # best idf-weighted term overlap
-    "missing",  # share of the question's names no retrieved passage mentions
-    "any_missing",
-    "n_entities",
-    "top_passage",  # the best passage's fused score
-]
 
 
 @dataclass
@@ -53,6 +43,8 @@ class Scored:
     units: list[Unit]
     features: np.ndarray
     probs: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    unknown_terms: float = 0.0
+    unmatched_terms: float = 0.0
 
 
 class Answerer:
@@ -65,6 +57,7 @@ class Answerer:
         self.searcher = searcher or Searcher(settings)
         self._model = model
         self._idf: tuple[int, dict[str, float]] = (-1, {})
+        self._pool: tuple[tuple[str, ...], list[Unit]] = ((), [])
 
     @property
     def model(self) -> AnswerModel:
@@ -107,7 +100,17 @@ class Answerer:
         units = build_units(passages, self.searcher.manifest)
         q_vec = embed_query(self.settings, q.query)
         own_vec = embed_query(self.settings, q.text) if q.followup else q_vec
-        return Scored(q, passages, units, featurize(q, units, q_vec, own_vec, self.idf()))
+        idf = self.idf()
+        scored = Scored(q, passages, units, featurize(q, units, q_vec, own_vec, idf))
+        if q.own_terms:
+            found = terms(" ".join(p.text for p in passages))
+            ceiling = max(idf.values(), default=1.0)  # a term the corpus lacks is as rare as the rarest
+            weight = {t: idf.get(t, ceiling) for t in q.own_terms}
+            scored.unknown_terms = sum(t not in idf for t in q.own_terms) / len(q.own_terms)
+            scored.unmatched_terms = sum(w for t, w in weight.items() if t not in found) / (
+                sum(weight.values()) or 1
+            )
+        return scored
 
     def idf(self) -> dict[str, float]:
         """The corpus's term rarities, recomputed when the index changes."""
@@ -118,12 +121,24 @@ class Answerer:
         return self._idf[1]
 
     def candidates(self, passages: list[Passage], query: str) -> list[Candidate]:
-        """Every usable sentence of the passages, scored by the ranker against `query`."""
-        scored = rank(self.gather(Question.parse(query), passages), self.model)
-        return [
-            Candidate(u.passage, u.start, u.end, u.lead, u.vector, u.score, u.similarity)
-            for u in scored.units
-        ]
+        """Every usable sentence of the passages, scored by its cosine with `query`.
+
+        Briefs rank these with signals of their own; the answer ranker, fitted to pick the sentence
+        that answers a question, made briefs worse when it scored them (train and dev topics:
+        must_cover 0.34 against 0.41 with the cosine).
+        """
+        from briefing.embedding import embed_query
+
+        q_vec = embed_query(self.settings, query)
+        key = tuple(p.chunk_id for p in passages)
+        pool = self._pool  # one read: another thread may replace it meanwhile
+        if pool[0] != key:  # a brief scores one pool against many sub-queries
+            pool = self._pool = (key, build_units(passages, self.searcher.manifest))
+        out = []
+        for u in pool[1]:
+            sim = float(u.vector @ q_vec)
+            out.append(Candidate(u.passage, u.start, u.end, u.lead, u.vector, sim, sim))
+        return out
 
     def decide(self, scored: Scored) -> Answer:
         return conclude(rank(scored, self.model), self.model, self.settings.answer_max_words)
@@ -169,6 +184,8 @@ def abstain_features(scored: Scored) -> np.ndarray:
         float(missing > 0),
         float(len(q.entities)),
         max((p.score for p in scored.passages), default=0.0),
+        scored.unknown_terms,
+        scored.unmatched_terms,
     ]
     return np.asarray([row], dtype=np.float32)
 

@@ -17,7 +17,7 @@ from briefing.answer.question import Question
 from briefing.answer.units import Unit
 from briefing.text import LINK, STOPWORDS, WORD, stem, terms
 
-VERSION = 1  # bump when a feature changes: a model fitted on older features is refused
+VERSION = 2  # bump when a feature changes: a model fitted on older features is refused
 DANGLING = re.compile(r"(?:He|She|It|They|This|These|Those|That|Such|And|So|But|Yesterday)\b")
 ENACTING = re.compile(r"\b(be it enacted|BY SENATOR|BY REPRESENTATIVE|SECTION \d+\.)", re.I)
 BASE = [
@@ -65,6 +65,19 @@ BASE = [
     "comparison_other_doc",  # a comparison question and the unit is not from the top document
 ]
 NAMES = BASE + [f"{name}_gap" for name in BASE]
+# What the abstention model reads, per question (see `briefing.answer.engine.abstain_features`).
+ABSTAIN_FEATURES = [
+    "best",  # the ranker's best unit probability
+    "second",  # the second best
+    "best_sim",  # best cosine of a unit and the question
+    "best_overlap",  # best idf-weighted term overlap
+    "missing",  # share of the question's names no retrieved passage mentions
+    "any_missing",
+    "n_entities",
+    "top_passage",  # the best passage's fused score
+    "unknown_terms",  # share of the question's own terms that no indexed chunk holds
+    "unmatched_terms",  # rarity-weighted share of its own terms that no retrieved passage holds
+]
 
 
 def featurize(
@@ -75,7 +88,8 @@ def featurize(
     if not units:
         return np.zeros((0, len(NAMES)), dtype=np.float32)
     weight, total_own, total_ctx = _term_weights(question, units)
-    rare = {t: idf.get(t, max(idf.values(), default=1.0)) for t in question.own_terms}
+    ceiling = max(idf.values(), default=1.0)
+    rare = {t: idf.get(t, ceiling) for t in question.own_terms}
     total_rare = sum(rare.values()) or 1.0
     pairs = _bigrams(question.text)
     passages = {u.passage.chunk_id: u.passage for u in units}

@@ -98,7 +98,10 @@ class AnswerModel:
                 f"(features v{raw.get('features_version')}, this code v{features.VERSION}): "
                 "run `briefing train` to refit it"
             )
-        if raw["ranker"]["names"] != features.NAMES:
+        if (
+            raw["ranker"]["names"] != features.NAMES
+            or raw["abstention"]["model"]["names"] != features.ABSTAIN_FEATURES
+        ):
             raise ModelFileError(f"the answer model at {path} lists other features: run `briefing train`")
         abstention = raw["abstention"]
         return cls(

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from briefing.answer.engine import ABSTAIN_FEATURES, Answerer, Scored, abstain_features, conclude, rank
-from briefing.answer.features import NAMES
+from briefing.answer.engine import Answerer, Scored, abstain_features, conclude, rank
+from briefing.answer.features import ABSTAIN_FEATURES, NAMES
 from briefing.answer.model import Abstention, AnswerModel, Composition, Linear
 from briefing.answer.question import Question
 from briefing.evaluate import answer_metrics, corpus_texts, hits, load_jsonl, normalise
@@ -101,7 +101,8 @@ def fit_composition(
     examples: list[Example], probs: dict[str, np.ndarray], ranker: Linear, max_words: int
 ) -> Composition:
     """The ratio and unit cap that hit most answerable questions (ties: fewer words)."""
-    never = Abstention(Linear(ABSTAIN_FEATURES, [0.0] * 8, [1.0] * 8, [0.0] * 8, 0.0), threshold=0.0)
+    n = len(ABSTAIN_FEATURES)
+    never = Abstention(Linear(ABSTAIN_FEATURES, [0.0] * n, [1.0] * n, [0.0] * n, 0.0), threshold=0.0)
     best: tuple[float, float, Composition] | None = None
     answerable = [e for e in examples if e.answerable]
     for ratio, cap in itertools.product(RATIOS, MAX_UNITS):

@@ -126,10 +126,11 @@ def build_units(passages: list[Passage], manifest: Manifest) -> list[Unit]:
 
 
 def usable(s: _Sentence) -> bool:
-    """A sentence that can stand in an answer: not a question, a bare speaker tag or a number line."""
+    """A sentence that can stand in an answer (a short one only as a list item or a list's opener):
+    not a question, a bare speaker tag or a number line."""
     n_words = len(LINK.sub(" ", s.text).split())
     return (
-        (n_words >= 4 or (bool(LIST_MARK.match(s.raw)) and n_words >= 2))
+        (n_words >= 4 or ((bool(LIST_MARK.match(s.raw)) or s.text.endswith(":")) and n_words >= 2))
         and n_words <= 130
         and not s.text.endswith("?")
         and not re.fullmatch(r"(?:(?:MR|MS|MRS|DR)\.\s+)?[A-Z'\- ]+:", s.text)

@@ -1,0 +1,128 @@
+"""Answer units and question analysis, over a real manifest of hand-written documents."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from briefing.answer.question import Question
+from briefing.answer.units import LIST_CONTINUES, build_units
+from briefing.chunking import split_units
+from briefing.manifest import Manifest
+from briefing.types import Chunk, Document, Passage
+
+LIST_DOC = """# Duties
+
+Every provider must:
+
+- prepare technical documentation of the model;
+- give information to downstream providers;
+- publish a summary of the training content.
+
+Providers outside the Union appoint a representative. The AI Office enforces these rules.
+"""
+TRANSCRIPT = """MR. SULLIVAN: Thank you all for coming out this evening.
+
+The two leaders agreed to maintain human control over the decision to use nuclear weapons.
+
+Q: Was that agreed at Woodside as well?
+
+MR. SULLIVAN: We did not have this agreement at Woodside, and it is a step forward.
+
+Q: What comes next for the talks?
+
+MR. SULLIVAN: The channel stays open through the transition.
+"""
+
+
+def _manifest(tmp_path, docs: dict[str, str]) -> Manifest:
+    manifest = Manifest(tmp_path / "manifest.sqlite")
+    rng = np.random.default_rng(0)
+    for doc_id, text in docs.items():
+        spans = [(u.start, u.end) for u in split_units(text) if not u.is_heading]
+        vecs = rng.normal(size=(len(spans), 8)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        doc = Document(doc_id, text, doc_id)
+        chunk = Chunk(f"{doc_id}#0", doc_id, text, 0, len(text), "", [])
+        manifest.put(doc, [chunk], np.zeros((1, 8)), spans, vecs)
+    return manifest
+
+
+def _passage(doc_id: str, text: str, start: int, end: int, rank: int = 1) -> Passage:
+    return Passage(f"{doc_id}#{start}", doc_id, text[start:end], 1.0, rank, start, end, "", {"title": doc_id})
+
+
+def test_a_list_opener_brings_its_items_even_past_the_end_of_the_chunk(tmp_path):
+    manifest = _manifest(tmp_path, {"gpai": LIST_DOC})
+    cut = LIST_DOC.index("- give")  # the retrieved chunk ends after the first item
+    units = build_units([_passage("gpai", LIST_DOC, 0, cut)], manifest)
+    opener = next(u for u in units if u.lead == "Every provider must:")
+    assert opener.items == [
+        "prepare technical documentation of the model;",
+        "give information to downstream providers;",
+        "publish a summary of the training content.",
+    ]
+    assert "publish a summary" in opener.passage.text  # the citation shows the whole list
+    assert opener.passage.end > cut
+
+
+def test_a_list_item_carries_the_sentence_that_opens_its_list(tmp_path):
+    manifest = _manifest(tmp_path, {"gpai": LIST_DOC})
+    start = LIST_DOC.index("- give")
+    units = build_units([_passage("gpai", LIST_DOC, start, len(LIST_DOC))], manifest)
+    item = next(u for u in units if u.lead.startswith("give information"))
+    assert item.text == "Every provider must: … give information to downstream providers;"
+    after = next(u for u in units if u.lead.startswith("Providers outside"))
+    assert not after.opener  # prose after the list is not an item of it
+
+
+def test_a_long_list_says_that_it_continues(tmp_path, monkeypatch):
+    import briefing.answer.units as units_module
+
+    monkeypatch.setattr(units_module, "MAX_ITEMS", 2)
+    manifest = _manifest(tmp_path, {"gpai": LIST_DOC})
+    units = build_units([_passage("gpai", LIST_DOC, 0, len(LIST_DOC))], manifest)
+    opener = next(u for u in units if u.lead == "Every provider must:")
+    assert opener.items[-1] == LIST_CONTINUES and len(opener.items) == 3
+
+
+def test_transcript_lines_carry_their_speaker_and_bare_tags_are_not_units(tmp_path):
+    manifest = _manifest(tmp_path, {"gaggle": TRANSCRIPT})
+    units = build_units([_passage("gaggle", TRANSCRIPT, 0, len(TRANSCRIPT))], manifest)
+    texts = [u.text for u in units]
+    assert (
+        "Sullivan: The two leaders agreed to maintain human control over the decision to use nuclear weapons."
+        in texts
+    )
+    assert "Sullivan: We did not have this agreement at Woodside, and it is a step forward." in texts
+    assert not any(t.startswith(("MR.", "Q:")) for t in texts)  # no raw speaker tag leads a unit
+    assert not any(t.endswith("?") for t in texts)  # journalists' questions are not answers
+
+
+@pytest.mark.parametrize(
+    ("question", "forms"),
+    [
+        ("When did the talks start?", {"date"}),
+        ("How long do officials have to produce the plan?", {"duration"}),
+        ("How many chips can be exported without a licence?", {"number"}),
+        ("Which body oversees general-purpose models?", {"name", "list"}),
+        ("Does the declaration bind its signatories?", {"yesno"}),
+        ("How does the 2025 memo differ from the 2024 one?", {"comparison"}),
+    ],
+)
+def test_question_forms(question, forms):
+    assert Question.parse(question).forms == forms
+
+
+def test_question_names_are_found_in_whole_by_alias_or_by_all_their_parts():
+    q = Question.parse("What did Scott Bessent say about the EU and Nvidia's H20?")
+    assert {"scott bessent", "h20"} <= set(q.entities)
+    assert q.missing("Treasury Secretary Bessent, Scott, told the European Union about the H20.") == [
+        "nvidia"
+    ]
+
+
+def test_a_follow_up_borrows_the_terms_of_the_earlier_turn():
+    q = Question.parse("And when does it take effect?", ["Which bill replaces Colorado's SB 24-205?"])
+    assert q.followup and "Colorado" in q.query
+    assert "colorado" in q.context_terms and "colorado" not in q.own_terms
