@@ -126,3 +126,48 @@ def test_a_follow_up_borrows_the_terms_of_the_earlier_turn():
     q = Question.parse("And when does it take effect?", ["Which bill replaces Colorado's SB 24-205?"])
     assert q.followup and "Colorado" in q.query
     assert "colorado" in q.context_terms and "colorado" not in q.own_terms
+
+
+TABLE_DOC = """# Fines
+
+The Regulation fixes three maximum levels:
+
+| Infringement | Maximum fine |
+|---|---|
+| Engaging in a **prohibited** practice | EUR 35 million or 7% of turnover |
+| Breaching other obligations | EUR 15 million or 3% of turnover |
+
+Authorities weigh each case on its facts and circumstances.
+"""
+
+
+def test_a_table_row_carries_its_header_and_every_quote_is_verbatim(tmp_path):
+    manifest = _manifest(tmp_path, {"fines": TABLE_DOC})
+    start = TABLE_DOC.index("| Breaching")
+    units = build_units([_passage("fines", TABLE_DOC, start, len(TABLE_DOC))], manifest)
+    row = next(u for u in units if u.lead.startswith("Breaching"))
+    assert row.opener == "Infringement | Maximum fine"
+    assert row.passage.start < start  # the citation reaches back to the header
+    opener = build_units([_passage("fines", TABLE_DOC, 0, len(TABLE_DOC))], manifest)[0]
+    assert "35 million" in opener.text and "15 million" in opener.text  # the lead brings the rows
+    for unit in [row, opener]:
+        assert unit.quotes and all(q in " ".join(unit.passage.text.split()) for q in unit.quotes)
+
+
+def test_a_list_too_long_for_the_budget_is_cut_and_says_so(tmp_path):
+    from briefing.answer.compose import choose, render
+    from briefing.answer.model import Composition
+
+    manifest = _manifest(tmp_path, {"gpai": LIST_DOC})
+    units = build_units([_passage("gpai", LIST_DOC, 0, len(LIST_DOC))], manifest)
+    for unit in units:
+        unit.score = 0.9 if unit.lead.startswith("Providers outside") else 0.5 if unit.opens_list else 0.0
+    chosen = choose(units, Composition(ratio=0.3, max_units=2), max_words=22)
+    assert [u.lead for u in chosen] == [
+        "Providers outside the Union appoint a representative.",
+        "Every provider must:",
+    ]
+    assert chosen[1].items[-1] == LIST_CONTINUES and len(chosen[1].items) < 4
+    text, citations = render(chosen)
+    assert text.index("Every provider") < text.index("Providers outside")  # one source: document order
+    assert LIST_CONTINUES not in citations[0].quote

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from briefing.answer.model import Composition
-from briefing.answer.units import Unit
+from briefing.answer.units import LIST_CONTINUES, Unit
 from briefing.types import Citation
 
 
@@ -20,11 +22,31 @@ def choose(units: list[Unit], rule: Composition, max_words: int) -> list[Unit]:
     for unit in ranked[1:]:
         if len(chosen) >= rule.max_units or unit.score < rule.ratio * ranked[0].score:
             break
-        if words + unit.words > max_words or any(_overlaps(unit, c) for c in chosen):
+        if any(_overlaps(unit, c) for c in chosen):
             continue
+        if words + unit.words > max_words:
+            unit = trimmed(unit, max_words - words)
+            if unit is None:
+                continue
         chosen.append(unit)
         words += unit.words
     return chosen
+
+
+def trimmed(unit: Unit, budget: int) -> Unit | None:
+    """A unit whose list is cut to fit `budget` words (saying the list continues), or None when
+    not even its lead and first item fit."""
+    for keep in range(len(unit.items) - 1, 0, -1):
+        items = (
+            [*unit.items[:keep], LIST_CONTINUES]
+            if unit.items[keep - 1] != LIST_CONTINUES
+            else unit.items[:keep]
+        )
+        kept = (2 if unit.opener else 1) + sum(item != LIST_CONTINUES for item in items)
+        shorter = replace(unit, items=items, quotes=unit.quotes[:kept])
+        if shorter.words <= budget:
+            return shorter
+    return None
 
 
 def _overlaps(a: Unit, b: Unit) -> bool:
@@ -45,5 +67,6 @@ def render(chosen: list[Unit]) -> tuple[str, list[Citation]]:
     for n, chunk_id in enumerate(order, start=1):
         group = sorted((u for u in chosen if u.passage.chunk_id == chunk_id), key=lambda u: u.start)
         paragraphs.append(" ".join(f"{u.text} [{n}]" for u in group))
-        citations.append(Citation.from_passage(n, group[0].passage, " … ".join(u.text for u in group)))
+        quote = " … ".join(q for u in group for q in u.quotes)  # verbatim pieces only
+        citations.append(Citation.from_passage(n, group[0].passage, quote))
     return "\n\n".join(paragraphs), citations

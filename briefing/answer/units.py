@@ -40,6 +40,8 @@ class Unit:
     items: list[str] = field(default_factory=list)  # the items the lead opens
     item_vectors: list[np.ndarray] = field(default_factory=list)
     opener: str = ""  # the sentence opening the list the lead is an item of
+    opener_start: int = -1
+    quotes: list[str] = field(default_factory=list)  # verbatim pieces: opener, lead, items
     speaker: str = ""
     span_end: int = 0  # end of the last item (or of the lead)
     context: str = ""  # the sentences before and after the lead
@@ -80,27 +82,35 @@ class _Sentence:
 
     @property
     def itemlike(self) -> bool:
-        return bool(LIST_MARK.match(self.raw)) or self.text[:1].islower() or self.text.startswith("(")
+        """A list item, a table row, or a clause that continues an enumeration."""
+        return (
+            bool(LIST_MARK.match(self.raw))
+            or self.raw.lstrip().startswith("|")
+            or self.text[:1].islower()
+            or self.text.startswith("(")
+        )
 
     @property
     def note(self) -> bool:
-        return bool(re.match(r"\s*\d{1,3}\s*$", self.raw))
+        """A footnote number line or a table's separator row: skipped between items."""
+        return bool(re.match(r"\s*\d{1,3}\s*$", self.raw) or re.fullmatch(r"\s*\|[\s:|-]+\|?\s*", self.raw))
 
 
 def build_units(passages: list[Passage], manifest: Manifest) -> list[Unit]:
     """Every usable sentence of the passages as a unit, with its list, opener and speaker."""
     units: list[Unit] = []
     texts: dict[str, str] = {}
+    tags: dict[str, list[tuple[int, str]]] = {}
     for passage in passages:
         if passage.doc_id not in texts:
             texts[passage.doc_id] = manifest.document_text(passage.doc_id) or ""
-        text = texts[passage.doc_id]
+            tags[passage.doc_id] = _speakers(texts[passage.doc_id])
+        text, speakers = texts[passage.doc_id], tags[passage.doc_id]
         span = manifest.sentences(
             passage.doc_id, max(0, passage.start - LOOK_BEHIND), passage.end + LOOK_AHEAD
         )
         sentences = [_Sentence(s, e, text[s:e], clean(text[s:e]), v) for s, e, v in span]
         openers = _openers(sentences)
-        speakers = _speakers(text)
         inside = [i for i, s in enumerate(sentences) if passage.start <= s.start and s.end <= passage.end]
         for position, i in enumerate(inside):
             s = sentences[i]
@@ -110,15 +120,24 @@ def build_units(passages: list[Passage], manifest: Manifest) -> list[Unit]:
             near = sentences[max(0, i - 1) : i] + sentences[i + 1 : i + 2]
             unit.context = " ".join(n.text for n in near)
             unit.context_vectors = [n.vector for n in near]
+            unit.quotes = [_verbatim(s.raw)]
             if s.text.endswith(":") or re.search(r":\s*\n", s.raw):
-                _attach_items(unit, sentences[i + 1 :])
-                if unit.span_end > passage.end:  # the citation shows the whole list
-                    unit.passage = replace(
-                        passage, text=text[passage.start : unit.span_end], end=unit.span_end
-                    )
-            if openers[i] is not None:
-                unit.opener = sentences[openers[i]].text
-            unit.speaker = _speaker_of(s.start, speakers, text)
+                unit.quotes += _attach_items(unit, sentences[i + 1 :])
+            header_start, raw_opener = (
+                _table_header(text, s.start) if s.raw.lstrip().startswith("|") else (-1, "")
+            )
+            if raw_opener:  # a table row: its header names the columns
+                unit.opener, unit.opener_start = clean(raw_opener).replace("**", ""), header_start
+            elif openers[i] is not None:
+                opener = sentences[openers[i]]
+                unit.opener, unit.opener_start, raw_opener = opener.text, opener.start, opener.raw
+            if unit.opener:
+                unit.quotes.insert(0, _verbatim(raw_opener))
+            start = min(passage.start, unit.opener_start) if unit.opener else passage.start
+            end = max(passage.end, unit.span_end)
+            if (start, end) != (passage.start, passage.end):  # the citation shows the whole list
+                unit.passage = replace(passage, text=text[start:end], start=start, end=end)
+            unit.speaker = _speaker_of(s.start, speakers)
             if unit.speaker and re.match(r"(?:(?:MR|MS|MRS|DR)\.\s+)?[A-Z'\- ]+:\s", unit.lead):
                 unit.lead = unit.lead.split(":", 1)[1].strip()
             units.append(unit)
@@ -157,9 +176,11 @@ def _openers(sentences: list[_Sentence]) -> list[int | None]:
     return out
 
 
-def _attach_items(unit: Unit, following: list[_Sentence]) -> None:
-    """The items of the list a unit's lead opens, in document order, within a word budget."""
+def _attach_items(unit: Unit, following: list[_Sentence]) -> list[str]:
+    """Attach the items of the list a unit's lead opens, in document order, within a word budget;
+    returns their verbatim text."""
     budget, last_end = ITEM_WORDS, unit.end
+    quotes: list[str] = []
     for s in following:
         if s.note:
             continue
@@ -170,8 +191,31 @@ def _attach_items(unit: Unit, following: list[_Sentence]) -> None:
             break
         unit.items.append(s.text)
         unit.item_vectors.append(s.vector)
+        quotes.append(_verbatim(s.raw))
         budget -= len(s.text.split())
         last_end = unit.span_end = s.end
+    return quotes
+
+
+def _verbatim(raw: str) -> str:
+    return re.sub(r"\s+", " ", raw).strip()
+
+
+def _table_header(text: str, start: int) -> tuple[int, str]:
+    """(offset, raw text) of the header row of the Markdown table a row belongs to; (-1, "")
+    for the header row itself and for rows outside a table with a header."""
+    offset = text.rfind("\n", 0, start) + 1  # the row's own line
+    rows: list[tuple[int, str]] = []
+    while offset > 0:
+        above = text.rfind("\n", 0, offset - 1) + 1
+        line = text[above : offset - 1]
+        if not line.lstrip().startswith("|"):
+            break
+        rows.insert(0, (above, line))
+        offset = above
+    if len(rows) < 2 or not re.fullmatch(r"\s*\|[\s:|-]+\|?\s*", rows[1][1]):
+        return -1, ""
+    return rows[0]
 
 
 def _speakers(text: str) -> list[tuple[int, str]]:
@@ -180,7 +224,7 @@ def _speakers(text: str) -> list[tuple[int, str]]:
     return tags if len(tags) >= 3 else []
 
 
-def _speaker_of(start: int, speakers: list[tuple[int, str]], text: str) -> str:
+def _speaker_of(start: int, speakers: list[tuple[int, str]]) -> str:
     name = ""
     for offset, tag in speakers:
         if offset > start:
