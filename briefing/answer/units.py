@@ -24,6 +24,7 @@ LOOK_BEHIND = 1500  # characters read before a chunk for the opener of a list it
 ITEM_WORDS = 110  # words of list items a unit may carry
 MAX_ITEMS = 8
 LIST_CONTINUES = "(the list continues in the source)"
+TABLE_RULE = re.compile(r"\s*\|[\s:|-]+\|?\s*")  # the row under a Markdown table's header
 
 
 @dataclass
@@ -93,7 +94,7 @@ class _Sentence:
     @property
     def note(self) -> bool:
         """A footnote number line or a table's separator row: skipped between items."""
-        return bool(re.match(r"\s*\d{1,3}\s*$", self.raw) or re.fullmatch(r"\s*\|[\s:|-]+\|?\s*", self.raw))
+        return bool(re.match(r"\s*\d{1,3}\s*$", self.raw) or TABLE_RULE.fullmatch(self.raw))
 
 
 def build_units(passages: list[Passage], manifest: Manifest) -> list[Unit]:
@@ -181,9 +182,9 @@ def _attach_items(unit: Unit, following: list[_Sentence]) -> list[str]:
     returns their verbatim text."""
     budget, last_end = ITEM_WORDS, unit.end
     quotes: list[str] = []
-    for s in following:
-        if s.note:
-            continue
+    for s, after in zip(following, [*following[1:], None], strict=False):  # `after`: the next one
+        if s.note or (after is not None and TABLE_RULE.fullmatch(after.raw)):
+            continue  # a footnote, a table's separator, or its header row (the opener introduces it)
         if not (s.itemlike or not unit.items) or s.start - last_end > MAX_ITEM_GAP:
             break
         if len(unit.items) >= MAX_ITEMS or len(s.text.split()) > budget:
@@ -213,7 +214,7 @@ def _table_header(text: str, start: int) -> tuple[int, str]:
             break
         rows.insert(0, (above, line))
         offset = above
-    if len(rows) < 2 or not re.fullmatch(r"\s*\|[\s:|-]+\|?\s*", rows[1][1]):
+    if len(rows) < 2 or not TABLE_RULE.fullmatch(rows[1][1]):
         return -1, ""
     return rows[0]
 
