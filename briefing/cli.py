@@ -426,7 +426,14 @@ def _eval_table(results: dict) -> None:
     for mode, m in results["retrieval"].items():
         table.add_row(mode, f"{m['recall@5']:.3f}", f"{m['mrr@10']:.3f}", f"{m['evidence@5']:.3f}")
     out.print(table)
-    answers = Table("metric", "value", title=f"Answers ({results['answers']['n_questions']} questions)")
+    fitted = (
+        " · in-sample: the model was fitted on these questions, see --cv"
+        if results["answers"].get("in_sample")
+        else ""
+    )
+    answers = Table(
+        "metric", "value", title=f"Answers ({results['answers']['n_questions']} questions{fitted})"
+    )
     for key, value in results["answers"].items():
         answers.add_row(key, f"{value:.3f}" if isinstance(value, float) else str(value))
     out.print(answers)

@@ -152,6 +152,10 @@ def run_eval(
     }
     answers = [engine.ask(q["question"], history=q.get("history"), qid=q["id"]) for q in questions]
     results["answers"] = answer_metrics(answers, questions, corpus_texts(Path(settings.corpus_dir)))
+    # The shipped model's figures on the questions it was fitted on are not a result (see --cv).
+    results["answers"]["in_sample"] = train.describe(questions)["ids_sha256"] == engine.model.fitted_on.get(
+        "ids_sha256"
+    )
     if cv:
         examples = train.collect(engine, questions)
         results["cv"] = train.cross_validate(

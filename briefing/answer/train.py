@@ -87,7 +87,7 @@ def fit(examples: list[Example], max_words: int, inner_k: int = 3) -> AnswerMode
                 out_of_fold[e.item["id"]] = inner.prob(e.scored.features) if len(e.labels) else np.zeros(0)
     composition = fit_composition(examples, out_of_fold, ranker, max_words)
     abstention = fit_abstention(examples, out_of_fold, ranker, composition, max_words)
-    return AnswerModel(ranker, composition, abstention, fitted_on=_describe(examples))
+    return AnswerModel(ranker, composition, abstention, fitted_on=describe([e.item for e in examples]))
 
 
 def _with_probs(e: Example, probs: np.ndarray) -> Scored:
@@ -168,12 +168,12 @@ def cross_validate(
     return {"k": k, "seed": seed, "n_questions": len(examples), "metrics": summary, "folds": folds}
 
 
-def _describe(examples: list[Example]) -> dict:
-    ids = sorted(e.item["id"] for e in examples)
+def describe(items: list[dict]) -> dict:
+    """How many questions, and a fingerprint of their ids (to tell in-sample figures)."""
+    ids = sorted(item["id"] for item in items)
     return {
         "questions": len(ids),
-        "answerable": sum(e.answerable for e in examples),
-        "units": int(sum(len(e.labels) for e in examples)),
+        "answerable": sum(item["type"] != "unanswerable" for item in items),
         "ids_sha256": hashlib.sha256("\n".join(ids).encode()).hexdigest()[:16],
     }
 
