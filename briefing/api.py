@@ -24,6 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from briefing import service
 from briefing.answer import validate_question
+from briefing.errors import BriefingError
 from briefing.index import IndexBusy
 from briefing.retrieve import Filters, IndexMismatch, IndexMissing
 from briefing.settings import Settings, get_settings
@@ -199,6 +200,7 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(IndexMissing, lambda r, e: _error(503, str(e)))
     app.add_exception_handler(IndexBusy, lambda r, e: _error(503, str(e)))
     app.add_exception_handler(IndexMismatch, lambda r, e: _error(503, str(e)))
+    app.add_exception_handler(BriefingError, lambda r, e: _error(503, str(e)))  # e.g. no answer model
     app.add_exception_handler(Exception, lambda r, e: _error(500, f"internal error: {type(e).__name__}"))
 
     @app.middleware("http")

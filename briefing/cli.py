@@ -291,13 +291,10 @@ def check_corpus(
 def _call(fn):
     """Run a library call; known failures become one-line errors."""
     from briefing import service
-    from briefing.index import IndexBusy
-    from briefing.llm import LLMUnavailable
-    from briefing.retrieve import IndexMismatch, IndexMissing
 
     try:
         return fn(service)
-    except (IndexMissing, IndexMismatch, IndexBusy, LLMUnavailable, FileNotFoundError) as exc:
+    except (BriefingError, FileNotFoundError) as exc:  # every error Briefing raises on purpose
         fail(str(exc))
 
 

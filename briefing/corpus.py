@@ -11,15 +11,12 @@ from pathlib import Path
 
 import yaml
 
+from briefing.errors import BadFile  # noqa: F401 (re-exported)
 from briefing.types import Document
 
 SUFFIXES = {".md", ".markdown", ".txt", ".html", ".htm", ".pdf"}
 IGNORED_NAMES = {"readme.md", "sources.md"}  # folder documentation and source notes, not articles
 KNOWN_FIELDS = {"title", "date", "publisher", "url", "jurisdiction", "topics"}
-
-
-class BadFile(Exception):
-    """A corpus file that cannot be used; the message is the one-line reason."""
 
 
 @dataclass

@@ -23,15 +23,12 @@ from briefing.chunking import MODEL_MAX_TOKENS, chunk_document, embed_text
 from briefing.chunking import VERSION as CHUNKING_VERSION
 from briefing.corpus import load_corpus
 from briefing.embedding import backend_id, embed_texts, token_counter
+from briefing.errors import IndexBusy  # noqa: F401 (re-exported)
 from briefing.manifest import Manifest
 from briefing.settings import Settings
 from briefing.types import Chunk, Document
 
 BM25_DIR = "bm25"
-
-
-class IndexBusy(RuntimeError):
-    """Another process is updating this index."""
 
 
 @dataclass

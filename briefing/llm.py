@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from briefing.answer import Answerer, standalone_question, validate_question
+from briefing.errors import BackendFailed, LLMUnavailable  # noqa: F401 (re-exported)
 from briefing.retrieve import Filters, Searcher
 from briefing.settings import Settings
 from briefing.types import Answer, Passage
@@ -54,14 +55,6 @@ Question: {question}
 
 Answer in at most {max_sentences} sentences, using only the passages above. After every sentence, write \
 the number of the passage it comes from in square brackets, like [2]."""
-
-
-class LLMUnavailable(RuntimeError):
-    """The LLM backend cannot be created (missing extra, model or setting)."""
-
-
-class BackendFailed(RuntimeError):
-    """The LLM backend failed while answering; the message names the error type."""
 
 
 # -- the backend ------------------------------------------------------------------------------------

@@ -11,16 +11,13 @@ from typing import Literal
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from briefing.errors import IndexMismatch, IndexMissing  # noqa: F401 (re-exported)
 from briefing.index import BM25_DIR, REEMBEDDING, manifest_path
 from briefing.manifest import DocRecord, Manifest
 from briefing.settings import Settings
 from briefing.types import Passage
 
 Mode = Literal["hybrid", "dense", "bm25"]
-
-
-class IndexMissing(RuntimeError):
-    """No index has been built at the configured location."""
 
 
 @dataclass
@@ -102,10 +99,6 @@ def _check_backend(settings: Settings, manifest: Manifest) -> None:
             f"'{backend_id(settings)}': set BRIEFING_EMBED_BACKEND to match, or run `briefing index` "
             "to re-embed it"
         )
-
-
-class IndexMismatch(RuntimeError):
-    """The index was built with another embedding model or backend."""
 
 
 class Searcher:

@@ -90,3 +90,16 @@ def test_eval_cv_reports_the_range_over_folds(mini_settings, tmp_path):
     results = json.loads(out.read_text())
     assert results["cv"]["k"] == 3 and len(results["cv"]["folds"]) == 3
     assert results["answers"]["n_questions"] == 18
+
+
+@pytest.mark.slow
+def test_ask_without_a_model_file_is_a_one_line_error(mini_settings, tmp_path, monkeypatch):
+    import briefing.answer.model as model_module
+    from briefing import service
+
+    monkeypatch.setattr(model_module, "MODEL_PATH", tmp_path / "none.json")
+    monkeypatch.setattr(service, "_engines", {})
+    result = CliRunner().invoke(app, ["ask", "--index-dir", str(mini_settings.index_dir), "Who signed?"])
+    assert result.exit_code == 2
+    assert "no answer model" in result.output and "briefing train" in result.output
+    assert "Traceback" not in result.output

@@ -82,13 +82,16 @@ class AnswerModel:
     format: int = FORMAT
     features_version: int = features.VERSION
 
-    def save(self, path: Path = MODEL_PATH) -> None:
+    def save(self, path: Path | None = None) -> None:
+        path = path or MODEL_PATH
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(asdict(self), indent=1) + "\n", encoding="utf-8")
 
     @classmethod
-    def load(cls, path: Path = MODEL_PATH) -> AnswerModel:
-        """The fitted model; ModelFileError when it is missing or was fitted on other features."""
+    def load(cls, path: Path | None = None) -> AnswerModel:
+        """The fitted model (default: the shipped one); ModelFileError when it is missing or was
+        fitted on other features."""
+        path = path or MODEL_PATH
         if not path.exists():
             raise ModelFileError(f"no answer model at {path}: run `briefing train` to fit one")
         raw = json.loads(path.read_text(encoding="utf-8"))

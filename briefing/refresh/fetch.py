@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import httpx
 
+from briefing.errors import FetchError  # noqa: F401 (re-exported)
 from briefing.refresh.sources import FetchPolicy
 
 USER_AGENT = "BriefingRefresh/0.1 (offline AI-governance briefing assistant; corpus refresh)"
@@ -24,10 +25,6 @@ ACCEPT = (
 MAX_REDIRECTS = 5
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 TRANSIENT_CODES = {408, 425, 429, 500, 502, 503, 504}
-
-
-class FetchError(Exception):
-    """A URL could not be fetched; the message is the one-line reason."""
 
 
 class _Transient(Exception):

@@ -14,12 +14,10 @@ from typing import Annotated, Literal
 import httpx
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
+from briefing.errors import ConfigError  # noqa: F401 (re-exported)
+
 SOURCES_FILE = "sources.toml"
 FETCHED_DIR = "fetched"
-
-
-class ConfigError(ValueError):
-    """The sources or options cannot be used; nothing was done."""
 
 
 def _http_url(url: str) -> str:
