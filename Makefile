@@ -59,7 +59,7 @@ EVAL_SETS := --questions $(SHARED)/eval/train-questions.jsonl --questions $(SHAR
 
 eval: install  ## 5-fold cross-validated metrics on ../shared/eval (train + dev) over ../shared/external-corpus
 	$(BRIEFING) eval --corpus $(SHARED)/external-corpus --index-dir .cache/eval-index $(EVAL_SETS) --cv 5 \
-	  --briefs $(SHARED)/eval/dev-briefs.jsonl -o eval-results/eval.json
+	  --briefs $(SHARED)/eval/train-briefs.jsonl --briefs $(SHARED)/eval/dev-briefs.jsonl -o eval-results/eval.json
 
 train: install  ## refit briefing/data/answer-model.json on ../shared/eval (train + dev), cross-validated first
 	$(BRIEFING) train --corpus $(SHARED)/external-corpus --index-dir .cache/eval-index $(EVAL_SETS) --cv 5

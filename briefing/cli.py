@@ -323,7 +323,10 @@ def evaluate(
     corpus: CorpusOpt = None,
     questions: QuestionsOpt = None,
     briefs: Annotated[
-        Path | None, typer.Option(metavar="FILE", help="Brief topics (JSON lines) to score must_cover.")
+        list[Path] | None,
+        typer.Option(
+            metavar="FILE", help="Brief topics (JSON lines) to score must_cover and quality (repeatable)."
+        ),
     ] = None,
     cv: Annotated[
         int | None,
@@ -348,8 +351,9 @@ def evaluate(
     from briefing.evaluate import run_eval
 
     files = _question_files(questions)
-    if briefs is not None and not briefs.is_file():
-        fail(f"brief topic file not found: {briefs}")
+    for path in briefs or []:
+        if not path.is_file():
+            fail(f"brief topic file not found: {path}")
     settings = _settings(corpus, index_dir)
     try:
         results = run_eval(settings, files, briefs, progress=True, cv=cv)
@@ -437,10 +441,22 @@ def _eval_table(results: dict) -> None:
     if results.get("cv"):
         _cv_table(results["cv"])
     if results.get("briefs"):
-        briefs = Table("topic", "must_cover", title="Briefs")
+        briefs = Table("topic", "must_cover", "fragments", "headings", "enacting", "undated", title="Briefs")
         for row in results["briefs"]["topics"]:
-            briefs.add_row(row["topic"], f"{row['must_cover']:.2f}")
-        briefs.add_row("[bold]mean", f"{results['briefs']['must_cover']:.3f}")
+            briefs.add_row(
+                row["topic"],
+                f"{row['must_cover']:.2f}",
+                *(
+                    str(row[k])
+                    for k in ("fragments", "headings", "enacting_or_sponsors", "undated_developments")
+                ),
+            )
+        q = results["briefs"]["quality"]
+        briefs.add_row(
+            f"mean / totals ({q['items']} items)",
+            f"{results['briefs']['must_cover']:.3f}",
+            *(str(q[k]) for k in ("fragments", "headings", "enacting_or_sponsors", "undated_developments")),
+        )
         out.print(briefs)
 
 

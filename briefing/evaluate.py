@@ -8,9 +8,11 @@ import statistics
 from collections.abc import Iterable
 from pathlib import Path
 
+from briefing.answer.features import ENACTING
 from briefing.answer.question import standalone_question
 from briefing.corpus import corpus_files, doc_id_for
 from briefing.retrieve import Searcher
+from briefing.text import DATE
 from briefing.types import Answer
 
 MODES = ("dense", "bm25", "hybrid")
@@ -110,6 +112,42 @@ def answer_metrics(answers: Iterable[Answer], questions: list[dict], texts: dict
     }
 
 
+QUALITY = {  # what a brief must not show as a claim, by how it looks
+    "fragments": lambda t: t[:1].islower() or not re.search(r"[.!?:;)\]\"”’]$", t) or len(t.split()) < 6,
+    "headings": lambda t: len(t.split()) <= 12 and not re.search(r"[.!?;]$", t),
+    "enacting_or_sponsors": lambda t: bool(ENACTING.search(t)),
+}
+
+
+def brief_quality(brief) -> dict:
+    """Counts of items that read badly: fragments, headings, enacting clauses or sponsor lists, and
+    key developments that state no date of their own (a source's date is not the event's)."""
+    items = [item for section in brief.sections for item in section.items]
+    counts = {name: sum(test(item.text) for item in items) for name, test in QUALITY.items()}
+    developments = next((s.items for s in brief.sections if s.key == "developments"), [])
+    counts["undated_developments"] = sum(not DATE.search(item.text) for item in developments)
+    counts["items"] = len(items)
+    return counts
+
+
+def brief_metrics(settings, topics: list[dict]) -> dict:
+    """must_cover and the quality counts per topic, and their totals."""
+    from briefing.brief import make_brief
+    from briefing.render import to_markdown
+    from briefing.retrieve import Searcher
+
+    searcher = Searcher(settings)
+    rows = []
+    for topic in topics:
+        brief = make_brief(topic["topic"], settings=settings, searcher=searcher)
+        coverage = brief_coverage(to_markdown(brief), topic["must_cover"])
+        rows.append(
+            {"id": topic["id"], "topic": topic["topic"], "must_cover": coverage} | brief_quality(brief)
+        )
+    totals = {key: sum(r[key] for r in rows) for key in [*QUALITY, "undated_developments", "items"]}
+    return {"must_cover": _mean([r["must_cover"] for r in rows]), "quality": totals, "topics": rows}
+
+
 def brief_coverage(text: str, must_cover: list[list[str]]) -> float:
     """Share of a topic's groups hit by the brief's text."""
     norm = normalise(text)
@@ -131,7 +169,7 @@ def _pct(values: list[float], pct: int) -> float:
 def run_eval(
     settings,
     question_paths: list[Path],
-    briefs_path: Path | None = None,
+    briefs_paths: list[Path] | None = None,
     progress: bool = False,
     cv: int | None = None,
 ) -> dict:
@@ -171,19 +209,6 @@ def run_eval(
         }
         for q, a in zip(questions, answers, strict=True)
     ]
-    if briefs_path is not None:
-        from briefing.brief import make_brief
-        from briefing.render import to_markdown
-
-        rows = []
-        for topic in load_jsonl(briefs_path):
-            text = to_markdown(make_brief(topic["topic"], settings=settings))
-            rows.append(
-                {
-                    "id": topic["id"],
-                    "topic": topic["topic"],
-                    "must_cover": brief_coverage(text, topic["must_cover"]),
-                }
-            )
-        results["briefs"] = {"must_cover": _mean([r["must_cover"] for r in rows]), "topics": rows}
+    if briefs_paths:
+        results["briefs"] = brief_metrics(settings, [t for path in briefs_paths for t in load_jsonl(path)])
     return results

@@ -85,11 +85,44 @@ def test_eval_cv_reports_the_range_over_folds(mini_settings, tmp_path):
     out = tmp_path / "eval.json"
     args = ["--questions", str(STARTER), "--corpus", str(mini_settings.corpus_dir)]
     args += ["--index-dir", str(mini_settings.index_dir), "--cv", "3", "-o", str(out)]
-    result = CliRunner().invoke(app, ["eval", *args])
+    result = CliRunner().invoke(
+        app, ["eval", *args, "--briefs", str(STARTER.with_name("starter-briefs.jsonl"))]
+    )
     assert result.exit_code == 0, result.output
     results = json.loads(out.read_text())
     assert results["cv"]["k"] == 3 and len(results["cv"]["folds"]) == 3
-    assert results["answers"]["n_questions"] == 18
+    assert results["answers"]["n_questions"] == 18 and results["answers"]["in_sample"] is False
+    assert len(results["briefs"]["topics"]) == 2 and results["briefs"]["must_cover"] > 0
+    assert set(results["briefs"]["quality"]) >= {
+        "fragments",
+        "headings",
+        "enacting_or_sponsors",
+        "undated_developments",
+    }
+
+
+def test_brief_quality_counts_what_reads_badly():
+    from briefing.brief import Brief, BriefItem, Section
+    from briefing.evaluate import brief_quality
+
+    items = [
+        "Be it enacted by the General Assembly of the State of Colorado: SECTION 1.",
+        "Developer duty to avoid algorithmic discrimination",
+        "deepfakes and public-interest text (Article 50(4)).",
+        "The ban on social scoring has applied since 2 February 2025 across the Union.",
+    ]
+    sections = [
+        Section("bottom_line", "Bottom line", [BriefItem(items[0], [1])]),
+        Section("developments", "Key developments", [BriefItem(t, [1]) for t in items[1:]]),
+    ]
+    quality = brief_quality(Brief("t", "t", "2026-12-02", sections, []))
+    assert quality == {
+        "fragments": 2,
+        "headings": 1,
+        "enacting_or_sponsors": 1,
+        "undated_developments": 2,
+        "items": 4,
+    }
 
 
 @pytest.mark.slow
