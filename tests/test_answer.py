@@ -87,3 +87,10 @@ def test_unusable_questions_get_a_clear_message(mini_engine, question, message):
 
 def test_validate_question_accepts_normal_text():
     assert validate_question("What is the AI Office?", 2000) is None
+
+
+def test_an_abstention_says_which_name_no_source_mentions(mini_engine):
+    answer = mini_engine.ask("What penalties does Argentina's AI bill set for election deepfakes?")
+    assert answer.abstained
+    assert "No source in the corpus mentions “Argentina”" in answer.answer
+    assert answer.citations and all(not c.quote for c in answer.citations)  # closest passages, not an answer

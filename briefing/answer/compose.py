@@ -2,51 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from briefing.answer.model import Composition
-from briefing.answer.units import LIST_CONTINUES, Unit
+from briefing.answer.units import Unit
 from briefing.types import Citation
 
 
 def choose(units: list[Unit], rule: Composition, max_words: int) -> list[Unit]:
-    """The best unit, then the next best within `rule.ratio` of it, without repeats, in budget.
-
-    The best unit is always shown whole (a long list is cut by its own item budget, not here).
-    """
-    ranked = sorted(units, key=lambda u: u.score, reverse=True)
-    if not ranked:
+    """The best unit that may open an answer, then the next best within `rule.ratio` of it,
+    without repeats, within the word budget. A unit whose list is too long is never shown (a list
+    is shown whole or not at all); the first unit is shown whole even past the budget."""
+    ranked = sorted((u for u in units if u.whole), key=lambda u: u.score, reverse=True)
+    first = next((u for u in ranked if u.can_open), None)
+    if first is None:
         return []
-    chosen = [ranked[0]]
-    words = ranked[0].words
-    for unit in ranked[1:]:
-        if len(chosen) >= rule.max_units or unit.score < rule.ratio * ranked[0].score:
+    chosen = [first]
+    words = first.words
+    for unit in ranked:
+        if len(chosen) >= rule.max_units or unit.score < rule.ratio * first.score:
             break
-        if any(_overlaps(unit, c) for c in chosen):
+        if unit is first or words + unit.words > max_words or any(_overlaps(unit, c) for c in chosen):
             continue
-        if words + unit.words > max_words:
-            unit = trimmed(unit, max_words - words)
-            if unit is None:
-                continue
         chosen.append(unit)
         words += unit.words
     return chosen
-
-
-def trimmed(unit: Unit, budget: int) -> Unit | None:
-    """A unit whose list is cut to fit `budget` words (saying the list continues), or None when
-    not even its lead and first item fit."""
-    for keep in range(len(unit.items) - 1, 0, -1):
-        items = (
-            [*unit.items[:keep], LIST_CONTINUES]
-            if unit.items[keep - 1] != LIST_CONTINUES
-            else unit.items[:keep]
-        )
-        kept = (2 if unit.opener else 1) + sum(item != LIST_CONTINUES for item in items)
-        shorter = replace(unit, items=items, quotes=unit.quotes[:kept])
-        if shorter.words <= budget:
-            return shorter
-    return None
 
 
 def _overlaps(a: Unit, b: Unit) -> bool:

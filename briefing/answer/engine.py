@@ -3,6 +3,7 @@ learned model, then quote the best ones with citations, or abstain."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 
@@ -155,9 +156,10 @@ def rank(scored: Scored, model: AnswerModel) -> Scored:
 def conclude(scored: Scored, model: AnswerModel, max_words: int) -> Answer:
     """Quote the best units, or abstain when the model judges that the evidence does not answer."""
     q = scored.question
-    if not scored.units or answerable(scored, model) < model.abstention.threshold:
+    chosen = choose(scored.units, model.composition, max_words) if scored.units else []
+    if not chosen or answerable(scored, model) < model.abstention.threshold:
         return abstention(q, scored.passages)
-    text, citations = render(choose(scored.units, model.composition, max_words))
+    text, citations = render(chosen)
     return Answer(q.text, text, False, "extractive", citations, scored.passages, standalone_question=q.query)
 
 
@@ -169,10 +171,7 @@ def answerable(scored: Scored, model: AnswerModel) -> float:
 def abstain_features(scored: Scored) -> np.ndarray:
     """The question-level features the abstention model reads."""
     q, probs, x = scored.question, np.sort(scored.probs)[::-1], scored.features
-    haystack = " ".join(
-        f"{p.meta.get('title') or ''} {p.meta.get('publisher') or ''} {p.doc_id.replace('-', ' ')} {p.text}"
-        for p in scored.passages
-    )
+    haystack = " ".join(_haystack(p) for p in scored.passages)
     missing = len(q.missing(haystack))
     column = {name: i for i, name in enumerate(NAMES)}
     row = [
@@ -191,6 +190,26 @@ def abstain_features(scored: Scored) -> np.ndarray:
 
 
 def abstention(q: Question, passages: list[Passage]) -> Answer:
-    message = f"{NOT_COVERED} The closest passages in the corpus are listed below; they are not an answer."
+    """ "Not covered", saying which of the question's names no retrieved source mentions, with the
+    closest passages marked as not an answer."""
+    missing = q.missing(" ".join(_haystack(p) for p in passages))
+    why = f" No source in the corpus mentions {_names(missing, q.text)}." if missing else ""
+    message = (
+        f"{NOT_COVERED}{why} The closest passages in the corpus are listed below; they are not an answer."
+    )
     citations = [Citation.from_passage(i, p, "") for i, p in enumerate(passages[:3], start=1)]
     return Answer(q.text, message, True, "extractive", citations, passages, standalone_question=q.query)
+
+
+def _haystack(p: Passage) -> str:
+    """What a passage says about itself and its document, for the name check."""
+    return (
+        f"{p.meta.get('title') or ''} {p.meta.get('publisher') or ''} {p.doc_id.replace('-', ' ')} {p.text}"
+    )
+
+
+def _names(names: list[str], question: str) -> str:
+    """The names as the question wrote them, quoted: “India”, “SB 53” or “Kenya”."""
+    found = [re.search(re.escape(n), question, re.I) for n in names[:3]]
+    quoted = [f"“{m.group(0) if m else n}”" for m, n in zip(found, names, strict=False)]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + f" or {quoted[-1]}"

@@ -14,11 +14,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from briefing.answer.question import Question
-from briefing.answer.units import Unit
+from briefing.answer.units import DANGLING, Unit
 from briefing.text import LINK, STOPWORDS, WORD, stem, terms
 
 VERSION = 2  # bump when a feature changes: a model fitted on older features is refused
-DANGLING = re.compile(r"(?:He|She|It|They|This|These|Those|That|Such|And|So|But|Yesterday)\b")
 ENACTING = re.compile(r"\b(be it enacted|BY SENATOR|BY REPRESENTATIVE|SECTION \d+\.)", re.I)
 BASE = [
     "sim",  # cosine of the lead and the standalone question

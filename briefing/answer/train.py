@@ -26,7 +26,7 @@ from briefing.settings import Settings
 
 RATIOS = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 MAX_UNITS = (1, 2, 3, 4)
-MAX_FALSE_ABSTAIN = 0.04  # the abstention threshold keeps answerable questions answered
+MAX_FALSE_ABSTAIN = 0.03  # the abstention threshold keeps answerable questions answered
 L2 = 1.0
 Progress = Callable[[int, int], None]
 

@@ -21,9 +21,9 @@ SPEAKER = re.compile(r"(?m)^\s*(?:(?:MR|MS|MRS|DR)\.\s+)?([A-Z][A-Z'\-]+(?: [A-Z
 MAX_ITEM_GAP = 300  # characters between list items (a footnote, a page number)
 LOOK_AHEAD = 2500  # characters read past a chunk for the items of a list it opens
 LOOK_BEHIND = 1500  # characters read before a chunk for the opener of a list it continues
-ITEM_WORDS = 110  # words of list items a unit may carry
-MAX_ITEMS = 8
-LIST_CONTINUES = "(the list continues in the source)"
+ITEM_WORDS = 150  # words of list items a unit may carry: a longer list makes the unit unshowable
+MAX_ITEMS = 12
+DANGLING = re.compile(r"(?:He|She|It|They|This|These|Those|That|Such|And|So|But|Yesterday)\b")
 TABLE_RULE = re.compile(r"\s*\|[\s:|-]+\|?\s*")  # the row under a Markdown table's header
 
 
@@ -47,8 +47,19 @@ class Unit:
     span_end: int = 0  # end of the last item (or of the lead)
     context: str = ""  # the sentences before and after the lead
     context_vectors: list[np.ndarray] = field(default_factory=list)
+    whole: bool = True  # False when the lead opens a list too long to show
     score: float = 0.0
     similarity: float = 0.0
+
+    @property
+    def can_open(self) -> bool:
+        """Whether an answer may start with this unit: not a heading, a fragment, a dangling
+        pronoun, a statute line in capitals or a journalist's line."""
+        lead = self.opener or self.lead  # what the reader sees first
+        heading = len(lead.split()) <= 12 and not re.search(r"[.:;!?)\]\"”’]$", lead)
+        shouting = lead.upper() == lead and len(lead.split()) >= 4
+        questioner = self.speaker == "Question"  # a journalist's line in a transcript
+        return not (heading or shouting or questioner or lead[:1].islower() or DANGLING.match(lead))
 
     @property
     def text(self) -> str:
@@ -188,7 +199,7 @@ def _attach_items(unit: Unit, following: list[_Sentence]) -> list[str]:
         if not (s.itemlike or not unit.items) or s.start - last_end > MAX_ITEM_GAP:
             break
         if len(unit.items) >= MAX_ITEMS or len(s.text.split()) > budget:
-            unit.items.append(LIST_CONTINUES)
+            unit.whole = False  # a list is shown whole or not at all
             break
         unit.items.append(s.text)
         unit.item_vectors.append(s.vector)
