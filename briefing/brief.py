@@ -671,8 +671,17 @@ def build_brief(
 
 def _item(cand: Candidate, doc: DocRecord | None, key: str) -> BriefItem:
     label = actor_label(doc, cand.text) if key == "positions" else None
-    date = doc.date if doc else cand.passage.meta.get("date")
+    date = event_date(cand.text) or (doc.date if doc else cand.passage.meta.get("date"))
     return BriefItem(cand.text, [], date, label, round(cand.score, 4), cand.passage.doc_id)
+
+
+def event_date(sentence: str) -> str | None:
+    """The latest full date a sentence states (ISO), if any: a development is dated by the event it
+    reports ("… has applied since 2 August 2025"), not by its source's publication date."""
+    from briefing.corpus_check import body_dates
+
+    days = [m.date for m in body_dates(sentence) if m.has_day]
+    return max(days).isoformat() if days else None
 
 
 def order_items(key: str, items: list[BriefItem]) -> list[BriefItem]:

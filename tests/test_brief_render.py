@@ -223,3 +223,25 @@ def test_a_source_lists_its_own_url_then_its_own_primary_sources_and_only_http_l
         {"doc-0": DocRecord("doc-0", "h", "Bare", None, None, None, [], [], 1, "now")},
     )
     assert "No URL recorded." in R.to_markdown(bare)
+
+
+def test_a_development_is_dated_by_the_event_it_reports_not_by_its_source():
+    import numpy as np
+
+    from briefing.answer.engine import Candidate
+    from briefing.brief import _item, event_date
+    from briefing.manifest import DocRecord
+    from briefing.types import Passage
+
+    assert (
+        event_date("Chapter V has applied since 2 August 2025, the Office said on 24 January 2024.")
+        == "2025-08-02"
+    )
+    assert event_date("On May 13, 2024 the White House announced the talks.") == "2024-05-13"
+    assert event_date("The rule took effect in October.") is None
+    doc = DocRecord("d", "h", "Title", "2024-01-24", None, None, [], [], 1, "")
+    passage = Passage("d#0", "d", "", 1.0, 1, 0, 0, "", {})
+    dated = Candidate(passage, 0, 10, "Chapter V has applied since 2 August 2025.", np.zeros(4))
+    undated = Candidate(passage, 0, 10, "The Office publishes guidance on the obligations.", np.zeros(4))
+    assert _item(dated, doc, "developments").date == "2025-08-02"
+    assert _item(undated, doc, "developments").date == "2024-01-24"  # no date of its own: the source's
