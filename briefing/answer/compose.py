@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from briefing.answer.model import Composition
 from briefing.answer.units import Unit
 from briefing.types import Citation
 
 
-def choose(units: list[Unit], rule: Composition, max_words: int) -> list[Unit]:
+def choose(
+    units: list[Unit], rule: Composition, max_words: int, gives: Callable[[Unit], bool] | None = None
+) -> list[Unit]:
     """The best unit that may open an answer, then the next best within `rule.ratio` of it,
     without repeats, within the word budget. A unit whose list is too long is never shown (a list
     is shown whole or not at all); the first unit is shown whole even past the budget."""
@@ -24,6 +28,29 @@ def choose(units: list[Unit], rule: Composition, max_words: int) -> list[Unit]:
             continue
         chosen.append(unit)
         words += unit.words
+    if rule.ensure_form and gives is not None and not any(gives(u) for u in chosen):
+        chosen = _with_form(chosen, ranked, rule, max_words, gives)
+    return chosen
+
+
+def _with_form(
+    chosen: list[Unit], ranked: list[Unit], rule: Composition, max_words: int, gives: Callable[[Unit], bool]
+) -> list[Unit]:
+    """Replace the weakest chosen units by the best unit that gives the asked-for form, if one is
+    within `rule.ratio` of the first and fits beside it."""
+    first = chosen[0]
+    for unit in ranked:
+        if unit.score < rule.ratio * first.score:
+            break
+        if not gives(unit) or _overlaps(unit, first) or first.words + unit.words > max_words:
+            continue
+        kept = [first]
+        for other in chosen[1:]:
+            if sum(u.words for u in kept) + other.words + unit.words <= max_words and not _overlaps(
+                other, unit
+            ):
+                kept.append(other)
+        return [*kept, unit]
     return chosen
 
 

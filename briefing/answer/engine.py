@@ -156,7 +156,9 @@ def rank(scored: Scored, model: AnswerModel) -> Scored:
 def conclude(scored: Scored, model: AnswerModel, max_words: int) -> Answer:
     """Quote the best units, or abstain when the model judges that the evidence does not answer."""
     q = scored.question
-    chosen = choose(scored.units, model.composition, max_words) if scored.units else []
+    forms = q.forms & {"date", "duration", "number"}
+    gives = (lambda u: any(q.gives(u.text).get(f) for f in forms)) if forms else None
+    chosen = choose(scored.units, model.composition, max_words, gives) if scored.units else []
     if not chosen or answerable(scored, model) < model.abstention.threshold:
         return abstention(q, scored.passages)
     text, citations = render(chosen)

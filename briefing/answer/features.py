@@ -17,7 +17,7 @@ from briefing.answer.question import Question
 from briefing.answer.units import DANGLING, Unit
 from briefing.text import LINK, STOPWORDS, WORD, stem, terms
 
-VERSION = 2  # bump when a feature changes: a model fitted on older features is refused
+VERSION = 3  # bump when a feature changes: a model fitted on older features is refused
 ENACTING = re.compile(r"\b(be it enacted|BY SENATOR|BY REPRESENTATIVE|SECTION \d+\.)", re.I)
 BASE = [
     "sim",  # cosine of the lead and the standalone question

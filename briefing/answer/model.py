@@ -57,10 +57,13 @@ class Linear:
 
 @dataclass
 class Composition:
-    """How many ranked units an answer quotes: those within `ratio` of the best, at most `max_units`."""
+    """How many ranked units an answer quotes: those within `ratio` of the best, at most
+    `max_units`; with `ensure_form`, a unit giving the asked-for date, duration or figure replaces
+    the weakest ones when none of those chosen gives it."""
 
     ratio: float = 0.6
     max_units: int = 3
+    ensure_form: bool = False  # when the question asks for a date, duration or figure, quote one
 
 
 @dataclass

@@ -45,9 +45,12 @@ GIVES = {
         r"[- ](?:calendar |working |business )?(?:days?|weeks?|months?|years?|hours?)\b",
         re.I,
     ),
+    # A figure: an amount, a share, a count of something; not the number of an article or a year.
     "number": re.compile(
-        r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|thirty|hundred|"
-        r"thousand|million|billion)\b",
+        r"(?:[$€£]|\b(?:EUR|USD|GBP)\s?)\d|\b\d[\d,.]*\s?(?:%|per ?cent\b|million\b|billion\b|trillion\b|thousand\b)"
+        r"|\b\d{1,3}(?:,\d{3})+\b|\b10\^?\d+|(?<!article )(?<!articles )(?<!section )(?<!annex )(?<!point )"
+        r"(?<!paragraph )\b(?!(?:19|20)\d\d\b)\d+ [a-z]{3,}|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|"
+        r"twenty|thirty|forty|fifty|hundred|thousand|million|billion)\b",
         re.I,
     ),
     "name": re.compile(r"(?<!^)\b(?:[A-Z][a-z]+|[A-Z]{2,})\b"),

@@ -105,14 +105,14 @@ def fit_composition(
     never = Abstention(Linear(ABSTAIN_FEATURES, [0.0] * n, [1.0] * n, [0.0] * n, 0.0), threshold=0.0)
     best: tuple[float, float, Composition] | None = None
     answerable = [e for e in examples if e.answerable]
-    for ratio, cap in itertools.product(RATIOS, MAX_UNITS):
-        model = AnswerModel(ranker, Composition(ratio, cap), never)
+    for ratio, cap, form in itertools.product(RATIOS, MAX_UNITS, (False, True)):
+        model = AnswerModel(ranker, Composition(ratio, cap, form), never)
         hit, words = [], []
         for e in answerable:
             answer = conclude(_with_probs(e, probs[e.item["id"]]), model, max_words)
             hit.append(hits(answer.answer, e.item))
             words.append(len(answer.answer.split()))
-        key = (float(np.mean(hit)), -float(np.mean(words)), Composition(ratio, cap))
+        key = (float(np.mean(hit)), -float(np.mean(words)), Composition(ratio, cap, form))
         if best is None or key[:2] > best[:2]:
             best = key
     assert best is not None
