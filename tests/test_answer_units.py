@@ -179,3 +179,12 @@ def test_an_answer_never_opens_with_a_heading_a_fragment_a_pronoun_or_capitals(t
     assert [u.can_open for u in units] == [False, False, False, True]
     text, citations = render(chosen)
     assert all(q in " ".join(citations[0].passage.split()) for q in citations[0].quote.split(" … "))
+
+
+def test_a_citation_covers_every_view_of_its_chunk_that_its_units_quote():
+    from briefing.answer.compose import _spanning
+
+    doc = "Opener: first item; second item; third item; closing prose."
+    views = [_passage("d", doc, 8, 40), _passage("d", doc, 20, len(doc)), _passage("d", doc, 0, 30)]
+    merged = _spanning(views)
+    assert (merged.start, merged.end, merged.text) == (0, len(doc), doc)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from briefing.answer.model import Composition
 from briefing.answer.units import Unit
-from briefing.types import Citation
+from briefing.types import Citation, Passage
 
 
 def choose(
@@ -45,7 +46,7 @@ def _with_form(
         if not gives(unit) or _overlaps(unit, first) or first.words + unit.words > max_words:
             continue
         kept = [first]
-        for other in chosen[1:]:
+        for other in chosen[1 : rule.max_units - 1]:
             if sum(u.words for u in kept) + other.words + unit.words <= max_words and not _overlaps(
                 other, unit
             ):
@@ -73,5 +74,16 @@ def render(chosen: list[Unit]) -> tuple[str, list[Citation]]:
         group = sorted((u for u in chosen if u.passage.chunk_id == chunk_id), key=lambda u: u.start)
         paragraphs.append(" ".join(f"{u.text} [{n}]" for u in group))
         quote = " … ".join(q for u in group for q in u.quotes)  # verbatim pieces only
-        citations.append(Citation.from_passage(n, group[0].passage, quote))
+        citations.append(Citation.from_passage(n, _spanning([u.passage for u in group]), quote))
     return "\n\n".join(paragraphs), citations
+
+
+def _spanning(passages: list[Passage]) -> Passage:
+    """One passage covering the given (overlapping) views of one chunk: a unit may have reached
+    back to its list's opener and another forward to its list's last item."""
+    merged = min(passages, key=lambda p: p.start)
+    for p in sorted(passages, key=lambda p: p.start):
+        if p.end > merged.end:
+            text = merged.text + p.text[merged.end - p.start :]
+            merged = replace(merged, text=text, end=p.end)
+    return merged

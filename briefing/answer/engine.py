@@ -192,8 +192,8 @@ def abstain_features(scored: Scored) -> np.ndarray:
 
 
 def abstention(q: Question, passages: list[Passage]) -> Answer:
-    """ "Not covered", saying which of the question's names no retrieved source mentions, with the
-    closest passages marked as not an answer."""
+    """The abstention: not covered, which of the question's names no retrieved source mentions, and
+    the closest passages marked as not an answer."""
     missing = q.missing(" ".join(_haystack(p) for p in passages))
     why = f" No source in the corpus mentions {_names(missing, q.text)}." if missing else ""
     message = (

@@ -1,8 +1,9 @@
 """Answer units: a sentence with the structure it belongs to.
 
 A unit is what the answer engine ranks and quotes. A sentence that opens a list brings its items
-(read past the end of the retrieved chunk when the list runs on); a list item carries the sentence
-that opens its list; a transcript line carries its speaker.
+(read past the end of the retrieved chunk when the list runs on; a list too long to show whole
+makes the unit unshowable); a list item carries the sentence that opens its list, a table row its
+table's header; a transcript line carries its speaker.
 """
 
 from __future__ import annotations
